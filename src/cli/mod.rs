@@ -1,0 +1,380 @@
+//! The command line: clap definitions, their validation into a [`Config`],
+//! and the commands. Nothing outside this module sees clap.
+
+mod values;
+
+pub use values::BackendChoice;
+
+use crate::count::gpu::{self, AdapterChoice, Fault, GpuBackend, GpuOptions};
+use crate::count::{self, CpuBackend, Options, Outcome};
+use crate::error::{Error, InputError};
+use crate::hash::KeyHash;
+use crate::input::{self, EncodingChoice, Input};
+use crate::report::{self, Format};
+use crate::table::sort_rows;
+use crate::tokenize::{Mode, Tokenizer};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Below this much input, `--backend auto` does not even look for a GPU.
+pub const AUTO_GPU_MIN_BYTES: u64 = 64 << 20;
+
+#[derive(Debug, Parser)]
+#[command(name = "gpucount", version, about = "Exact word frequencies, counted on the CPU or the GPU")]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub count: CountArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List CPU cores and GPU adapters, and which backend `--backend auto` would use.
+    Devices {
+        #[arg(long, value_enum, default_value_t = DevicesFormat::Text)]
+        format: DevicesFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DevicesFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// Files, directories (walked recursively, in sorted order) or `-` for stdin. None: stdin.
+    pub paths: Vec<PathBuf>,
+    /// Where to count.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    pub backend: BackendChoice,
+    /// GPU adapter by index or name (see `gpucount devices`).
+    #[arg(long, value_name = "NAME_OR_INDEX")]
+    pub adapter: Option<String>,
+    /// What a token is.
+    #[arg(long, value_enum, default_value_t = Mode::Words)]
+    pub tokenizer: Mode,
+    /// Count tokens as written instead of lowercased.
+    #[arg(long)]
+    pub keep_case: bool,
+    /// `auto` or a WHATWG encoding label (utf-8, windows-1252, utf-16le, ...).
+    #[arg(long, default_value = "auto")]
+    pub encoding: String,
+    /// Print only the N most frequent words.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Print only words seen at least N times.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_count: u64,
+    #[arg(long, value_enum, default_value_t = Format::Tsv)]
+    pub format: Format,
+    /// Print a summary (inputs, sizes, backend, stage times) on stderr.
+    #[arg(long)]
+    pub stats: bool,
+    /// Worker threads (0: one per logical core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Write the counts to FILE (atomically: a temporary file renamed at the end).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    // Test hooks: force collisions, tiny chunks and tables, and GPU faults.
+    #[arg(long, hide = true)]
+    pub weak_hash_bits: Option<u32>,
+    #[arg(long, hide = true)]
+    pub chunk_bytes: Option<usize>,
+    #[arg(long, hide = true)]
+    pub gpu_table_slots: Option<u32>,
+    #[arg(long, hide = true)]
+    pub gpu_batch_tokens: Option<u32>,
+    #[arg(long, hide = true)]
+    pub gpu_max_probes: Option<u32>,
+    #[arg(long, hide = true)]
+    pub gpu_arena_bytes: Option<u64>,
+    #[arg(long, hide = true)]
+    pub gpu_max_binding: Option<u64>,
+    #[arg(long, hide = true, value_parser = parse_fault)]
+    pub gpu_fault: Option<Fault>,
+}
+
+fn parse_fault(s: &str) -> Result<Fault, String> {
+    match s.split_once(':') {
+        Some(("lose-device-after", n)) => n.parse().map(Fault::LoseDeviceAfter).map_err(|e| e.to_string()),
+        _ if s == "oversized-allocation" => Ok(Fault::OversizedAllocation),
+        _ => Err("expected lose-device-after:N or oversized-allocation".into()),
+    }
+}
+
+/// A validated count command.
+pub struct Config {
+    pub options: Options,
+    pub backend: BackendChoice,
+    pub adapter: AdapterChoice,
+    pub gpu: GpuOptions,
+    pub format: Format,
+    pub top: Option<usize>,
+    pub min_count: u64,
+    pub stats: bool,
+    pub output: Option<PathBuf>,
+}
+
+impl CountArgs {
+    /// Checks the flags once and builds the config.
+    pub fn config(&self) -> Result<Config, Error> {
+        let encoding = EncodingChoice::parse(&self.encoding).map_err(Error::Config)?;
+        let hash = self.weak_hash_bits.map_or(KeyHash::Xxh3, |bits| KeyHash::WeakForTesting { bits });
+        let mut options = Options {
+            tokenizer: Tokenizer { mode: self.tokenizer, keep_case: self.keep_case, hash },
+            encoding,
+            threads: self.threads,
+            ..Options::default()
+        };
+        if let Some(c) = self.chunk_bytes {
+            options.chunk_bytes = c.max(1);
+        }
+        let mut gpu = GpuOptions { fault: self.gpu_fault, max_binding_override: self.gpu_max_binding, ..GpuOptions::default() };
+        if let Some(s) = self.gpu_table_slots {
+            gpu.initial_slots = s;
+            gpu.max_slots = Some(s);
+        }
+        if let Some(n) = self.gpu_batch_tokens {
+            gpu.max_batch_tokens = n;
+        }
+        if let Some(p) = self.gpu_max_probes {
+            gpu.max_probes = p;
+        }
+        if let Some(a) = self.gpu_arena_bytes {
+            gpu.initial_arena_bytes = a;
+        }
+        if self.adapter.is_some() && self.backend == BackendChoice::Cpu {
+            return Err(Error::Config("--adapter needs --backend gpu or auto".into()));
+        }
+        Ok(Config {
+            options,
+            backend: self.backend,
+            adapter: self.adapter.as_deref().map_or(AdapterChoice::Best, AdapterChoice::parse),
+            gpu,
+            format: self.format,
+            top: self.top,
+            min_count: self.min_count.max(1),
+            stats: self.stats,
+            output: self.output.clone(),
+        })
+    }
+}
+
+/// Runs the parsed command line; returns the process exit status.
+pub fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::Devices { format }) => report_status(devices(format)),
+        None => match cli.count.config() {
+            Ok(config) => count_command(&cli.count.paths, &config),
+            Err(e) => fail(&e, 2),
+        },
+    }
+}
+
+fn report_status(r: io::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => fail(&Error::io("writing output", e), 1),
+    }
+}
+
+fn fail(e: &Error, code: u8) -> ExitCode {
+    eprintln!("gpucount: {e}");
+    ExitCode::from(code)
+}
+
+fn warn(e: &InputError) {
+    eprintln!("gpucount: {e}");
+}
+
+/// The backend `--backend auto` picks for `bytes` of input (None: unknown size).
+fn auto_choice(bytes: Option<u64>, adapter: &AdapterChoice) -> (Option<usize>, String) {
+    match bytes {
+        None => return (None, "input size unknown (stdin), so the CPU".into()),
+        Some(b) if b < AUTO_GPU_MIN_BYTES => {
+            return (None, format!("input of {} bytes is below the {} MiB where a GPU pays", b, AUTO_GPU_MIN_BYTES >> 20));
+        }
+        Some(_) => {}
+    }
+    let reports = gpu::describe_adapters();
+    match gpu::choose(&reports, adapter, false) {
+        Ok(i) if reports[i].hardware => (Some(i), format!("large input and a hardware GPU ({})", reports[i].name)),
+        Ok(i) => (None, format!("{} is a software adapter, used only with --backend gpu", reports[i].name)),
+        Err(e) => (None, format!("{e}; counting on the CPU")),
+    }
+}
+
+fn count_command(paths: &[PathBuf], config: &Config) -> ExitCode {
+    let mut errors: Vec<InputError> = Vec::new();
+    let mut inputs: Vec<Input> = Vec::new();
+    for item in input::expand(paths) {
+        match item {
+            Ok(i) => inputs.push(i),
+            Err(e) => errors.push(e),
+        }
+    }
+    let total: Option<u64> = inputs.iter().map(Input::size_hint).sum();
+    let mut options = config.options.clone();
+    let bar = progress_bar(total);
+    if let Some(bar) = &bar {
+        let bar = bar.clone();
+        options.progress = Some(std::sync::Arc::new(move |n| bar.inc(n)));
+    }
+
+    let result = match config.backend {
+        BackendChoice::Cpu => count::run(&inputs, &options, CpuBackend).map(|o| with_reason(o, "cpu: chosen with --backend cpu")),
+        BackendChoice::Gpu => GpuBackend::open(&config.adapter, true, config.gpu.clone(), "chosen with --backend gpu")
+            .and_then(|b| count::run(&inputs, &options, b)),
+        BackendChoice::Auto => {
+            let (adapter, why) = auto_choice(total, &config.adapter);
+            match adapter {
+                None => count::run(&inputs, &options, CpuBackend).map(|o| with_reason(o, &format!("cpu: {why}"))),
+                Some(i) => match GpuBackend::open(&AdapterChoice::Index(i), false, config.gpu.clone(), &why)
+                    .and_then(|b| count::run(&inputs, &options, b))
+                {
+                    Ok(o) => Ok(o),
+                    Err(e) => {
+                        eprintln!("gpucount: {e}; counting on the CPU instead");
+                        count::run(&inputs, &config.options, CpuBackend).map(|o| with_reason(o, &format!("cpu: the GPU failed ({e})")))
+                    }
+                },
+            }
+        }
+    };
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let mut outcome = match result {
+        Ok(o) => o,
+        Err(e) => return fail(&e, 1),
+    };
+    errors.append(&mut outcome.errors);
+    outcome.errors = errors;
+    for e in &outcome.errors {
+        warn(e);
+    }
+
+    let t_resolve = Instant::now();
+    let rows = outcome.table.rows(config.min_count);
+    let resolve = t_resolve.elapsed();
+    let t_output = Instant::now();
+    let rows = sort_rows(rows, config.top);
+    let written = write_output(config, &outcome, &rows);
+    let output = t_output.elapsed();
+    if let Err(e) = written {
+        return fail(&e, 1);
+    }
+    if config.stats {
+        let _ = report::write_stats(&mut io::stderr().lock(), &outcome, resolve, output);
+    }
+    if outcome.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
+fn with_reason(mut o: Outcome, reason: &str) -> Outcome {
+    o.backend = reason.to_string();
+    o
+}
+
+/// Writes the report to stdout, or atomically to `-o FILE`. A closed stdout
+/// (`| head`) is not an error.
+fn write_output(config: &Config, outcome: &Outcome, rows: &[(&str, u64)]) -> Result<(), Error> {
+    match &config.output {
+        None => {
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+            match report::write_report(&mut out, outcome, rows, config.format) {
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| Error::io("writing to stdout", e)),
+            }
+        }
+        Some(path) => {
+            let name = path.display().to_string();
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(&name, e))?;
+            let mut out = io::BufWriter::new(tmp);
+            report::write_report(&mut out, outcome, rows, config.format).map_err(|e| Error::io(&name, e))?;
+            let tmp = out.into_inner().map_err(|e| Error::io(&name, e.into_error()))?;
+            tmp.as_file().sync_all().map_err(|e| Error::io(&name, e))?;
+            tmp.persist(path).map_err(|e| Error::io(&name, e.error))?;
+            Ok(())
+        }
+    }
+}
+
+fn progress_bar(total: Option<u64>) -> Option<indicatif::ProgressBar> {
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match total {
+        Some(t) => indicatif::ProgressBar::new(t),
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    let style = indicatif::ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {bytes_per_sec} {wide_bar} {eta}");
+    if let Ok(s) = style {
+        bar.set_style(s);
+    }
+    Some(bar)
+}
+
+#[derive(Serialize)]
+struct DevicesReport {
+    logical_cores: usize,
+    rayon_threads: usize,
+    adapters: Vec<gpu::AdapterReport>,
+    auto_large_input: String,
+    auto_small_input: String,
+}
+
+fn devices(format: DevicesFormat) -> io::Result<()> {
+    let adapters = gpu::describe_adapters();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let auto = match gpu::choose(&adapters, &AdapterChoice::Best, false) {
+        Ok(i) => format!("gpu: adapter {i} ({})", adapters[i].name),
+        Err(_) => "cpu (no hardware GPU; a software adapter is used only with --backend gpu)".to_string(),
+    };
+    let report = DevicesReport {
+        logical_cores: cores,
+        rayon_threads: Options::default().threads(),
+        adapters,
+        auto_large_input: auto,
+        auto_small_input: format!("cpu (inputs under {} MiB)", AUTO_GPU_MIN_BYTES >> 20),
+    };
+    let mut out = io::stdout().lock();
+    match format {
+        DevicesFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
+            writeln!(out)
+        }
+        DevicesFormat::Text => {
+            writeln!(out, "cpu: {} logical cores; rayon uses {} threads", report.logical_cores, report.rayon_threads)?;
+            if report.adapters.is_empty() {
+                writeln!(out, "gpu: none found ({})", gpu::no_adapter_help())?;
+            }
+            for a in &report.adapters {
+                writeln!(out, "gpu {}: {} ({}, {}, driver {} {})", a.index, a.name, a.backend, a.device_type, a.driver, a.driver_info)?;
+                writeln!(
+                    out,
+                    "    max storage binding {} MiB, max buffer {} MiB, max workgroups/dim {}, timestamps {}",
+                    a.max_storage_buffer_binding_size >> 20,
+                    a.max_buffer_size >> 20,
+                    a.max_compute_workgroups_per_dimension,
+                    if a.timestamp_queries { "yes" } else { "no" }
+                )?;
+            }
+            writeln!(out, "auto: {} for large inputs; {}", report.auto_large_input, report.auto_small_input)?;
+            out.flush()
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The CPU backend: one exact table per rayon worker, merged smaller into larger.
+
+use super::{Backend, Finished};
+use crate::error::Error;
+use crate::table::CountTable;
+use crate::tokenize::TokenBatch;
+
+/// Counts on the CPU with rayon.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CpuBackend;
+
+impl Backend for CpuBackend {
+    type Local = CountTable;
+
+    fn describe(&self) -> String {
+        "cpu (rayon)".into()
+    }
+
+    fn local(&self) -> CountTable {
+        CountTable::new()
+    }
+
+    fn add(&self, local: &mut CountTable, batch: &mut TokenBatch) -> Result<(), Error> {
+        local.add_batch(batch);
+        Ok(())
+    }
+
+    fn merge(&self, a: CountTable, b: CountTable) -> CountTable {
+        CountTable::merged(a, b)
+    }
+
+    fn finish(self, local: CountTable) -> Result<Finished, Error> {
+        Ok(Finished::table(local))
+    }
+}

@@ -1,0 +1,561 @@
+//! The GPU hash table: buffers, pipelines, one dispatch pair per batch, and
+//! flushes of the table into an exact host [`CountTable`].
+
+use super::context::GpuContext;
+use crate::error::Error;
+use crate::table::CountTable;
+use crate::tokenize::{TokenBatch, TokenRecord};
+use bytemuck::{Pod, Zeroable};
+use std::time::{Duration, Instant};
+use wgpu::util::DeviceExt;
+
+const SHADER: &str = include_str!("../../../shaders/count.wgsl");
+const WORKGROUP: u32 = 256;
+const RESIDENT: u32 = u32::MAX;
+const SLOT_BYTES: u64 = std::mem::size_of::<Slot>() as u64;
+const TOKEN_BYTES: u64 = std::mem::size_of::<TokenRecord>() as u64;
+
+/// Sizes and limits of the GPU table. The defaults suit real runs; tests
+/// shrink them to force flushes, spills and chunking.
+#[derive(Debug, Clone)]
+pub struct GpuOptions {
+    /// Slots at start (rounded up to a power of two); the table doubles on
+    /// flushes up to `max_slots` or the adapter's limits.
+    pub initial_slots: u32,
+    pub max_slots: Option<u32>,
+    /// Arena bytes at start; doubles like the table.
+    pub initial_arena_bytes: u64,
+    /// Most tokens per dispatch.
+    pub max_batch_tokens: u32,
+    /// Probes before a token is handed back to the host.
+    pub max_probes: u32,
+    /// Flush when more than this share of slots is used before a batch.
+    pub max_load: f64,
+    /// Pretend the adapter's storage bindings are at most this large.
+    pub max_binding_override: Option<u64>,
+    /// Fault injection for tests.
+    pub fault: Option<Fault>,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        GpuOptions {
+            initial_slots: 1 << 16,
+            max_slots: None,
+            initial_arena_bytes: 8 << 20,
+            max_batch_tokens: 1 << 20,
+            max_probes: 4096,
+            max_load: 0.5,
+            max_binding_override: None,
+            fault: None,
+        }
+    }
+}
+
+/// Faults the GPU backend can be told to provoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Report the device as lost after this many dispatches.
+    LoseDeviceAfter(u32),
+    /// Ask wgpu for a buffer larger than the adapter allows, at start.
+    OversizedAllocation,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct Slot {
+    owner: u32,
+    count: u32,
+    key_lo: u32,
+    key_hi: u32,
+    word_off: u32,
+    word_len: u32,
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct Params {
+    n_tokens: u32,
+    mask: u32,
+    base_word: u32,
+    max_probes: u32,
+    arena_words: u32,
+    _pad: [u32; 3],
+}
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]
+struct Counters {
+    used: u32,
+    arena_used: u32,
+    spilled: u32,
+    claimed: u32,
+    overflow: u32,
+    _pad: [u32; 3],
+}
+
+const COUNTERS_BYTES: u64 = std::mem::size_of::<Counters>() as u64;
+/// Counters, then four timestamps (insert begin/end, finalize begin/end).
+const STATUS_BYTES: u64 = COUNTERS_BYTES + 32;
+
+/// Time spent per GPU stage.
+#[derive(Debug, Default, Clone)]
+pub struct GpuTimes {
+    pub upload: Duration,
+    /// Host wait from submit to results (kernels plus transfer).
+    pub wait: Duration,
+    /// Kernel time from timestamp queries, when the adapter has them.
+    pub insert_kernel: Option<Duration>,
+    pub finalize_kernel: Option<Duration>,
+    pub readback: Duration,
+    pub host_fallback: Duration,
+}
+
+/// Counts what happened, for `--stats` and tests.
+#[derive(Debug, Default, Clone)]
+pub struct GpuCounters {
+    pub dispatches: u64,
+    pub flushes: u64,
+    /// Tokens the GPU table handed back (table full or probe limit) and the host counted.
+    pub spilled_tokens: u64,
+    /// Tokens too large for the adapter's buffers, counted by the host.
+    pub oversized_tokens: u64,
+    pub final_slots: u32,
+}
+
+/// The device-side table and everything needed to feed and drain it.
+pub struct GpuTable {
+    ctx: GpuContext,
+    opts: GpuOptions,
+    pipeline_insert: wgpu::ComputePipeline,
+    pipeline_finalize: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+    params: wgpu::Buffer,
+    counters: wgpu::Buffer,
+    status: wgpu::Buffer,
+    queries: Option<(wgpu::QuerySet, wgpu::Buffer)>,
+    tokens: wgpu::Buffer,
+    text: wgpu::Buffer,
+    claimed: wgpu::Buffer,
+    spill: wgpu::Buffer,
+    table: wgpu::Buffer,
+    arena: wgpu::Buffer,
+    bind_group: wgpu::BindGroup,
+    /// Limits derived from the adapter.
+    max_binding: u64,
+    batch_tokens: u32,
+    max_slots: u32,
+    max_arena_words: u64,
+    slots: u32,
+    arena_words: u64,
+    text_words: u64,
+    /// Mirrors of the device counters, read after each dispatch.
+    used: u32,
+    arena_used: u32,
+    tokens_since_flush: u64,
+    grow_table: bool,
+    host: CountTable,
+    pub times: GpuTimes,
+    pub stats: GpuCounters,
+}
+
+fn storage(device: &wgpu::Device, label: &str, size: u64, extra: wgpu::BufferUsages) -> wgpu::Buffer {
+    device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        size: size.max(16).next_multiple_of(4),
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC | extra,
+        mapped_at_creation: false,
+    })
+}
+
+impl GpuTable {
+    pub fn new(ctx: GpuContext, opts: GpuOptions) -> Result<GpuTable, Error> {
+        let device = &ctx.device;
+        let limits = &ctx.limits;
+        let mut max_binding = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+        if let Some(cap) = opts.max_binding_override {
+            max_binding = max_binding.min(cap);
+        }
+        let max_binding = max_binding & !3;
+        let dispatch_tokens = limits.max_compute_workgroups_per_dimension as u64 * WORKGROUP as u64;
+        let batch_tokens = (opts.max_batch_tokens as u64).min(max_binding / TOKEN_BYTES).min(dispatch_tokens).max(1) as u32;
+        let max_slots = prev_pow2((max_binding / SLOT_BYTES).min(u32::MAX as u64 / 2)).min(opts.max_slots.map_or(u32::MAX, prev_pow2_u32));
+        if max_slots < 2 {
+            return Err(Error::Gpu(format!("adapter storage bindings of {max_binding} bytes are too small for a table")));
+        }
+        let slots = opts.initial_slots.max(2).next_power_of_two().min(max_slots);
+        let max_arena_words = (max_binding / 4).min(u32::MAX as u64);
+        let arena_words = (opts.initial_arena_bytes / 4).clamp(1, max_arena_words);
+        let text_words = (4u64 << 20).min(max_arena_words);
+
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("count.wgsl"), source: wgpu::ShaderSource::Wgsl(SHADER.into()) });
+        let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer { ty, has_dynamic_offset: false, min_binding_size: None },
+            count: None,
+        };
+        let read = wgpu::BufferBindingType::Storage { read_only: true };
+        let write = wgpu::BufferBindingType::Storage { read_only: false };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("count"),
+            entries: &[
+                entry(0, wgpu::BufferBindingType::Uniform),
+                entry(1, read),
+                entry(2, read),
+                entry(3, write),
+                entry(4, write),
+                entry(5, write),
+                entry(6, write),
+                entry(7, write),
+            ],
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("count"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = |entry: &str| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pipeline_layout),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let pipeline_insert = pipeline("insert");
+        let pipeline_finalize = pipeline("finalize");
+
+        let params = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("params"),
+            size: std::mem::size_of::<Params>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let counters = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("counters"),
+            contents: bytemuck::bytes_of(&Counters::default()),
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
+        });
+        let status = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("status readback"),
+            size: STATUS_BYTES,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let queries = ctx.timestamps.then(|| {
+            let set = device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("kernel times"), ty: wgpu::QueryType::Timestamp, count: 4 });
+            let resolve = device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("timestamps"),
+                size: 32,
+                usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            });
+            (set, resolve)
+        });
+        let tokens = storage(device, "tokens", batch_tokens as u64 * TOKEN_BYTES, wgpu::BufferUsages::empty());
+        let text = storage(device, "text", text_words * 4, wgpu::BufferUsages::empty());
+        let claimed = storage(device, "claimed", batch_tokens as u64 * 4, wgpu::BufferUsages::empty());
+        let spill = storage(device, "spill", batch_tokens as u64 * 4, wgpu::BufferUsages::empty());
+        let table = storage(device, "table", slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
+        let arena = storage(device, "arena", arena_words * 4, wgpu::BufferUsages::empty());
+        if opts.fault == Some(Fault::OversizedAllocation) {
+            let _ = storage(device, "oversized (injected fault)", ctx.limits.max_buffer_size.saturating_add(4).next_multiple_of(4), wgpu::BufferUsages::empty());
+        }
+        let bind_group = Self::bind(&ctx.device, &layout, [&params, &tokens, &text, &table, &arena, &counters, &claimed, &spill]);
+        ctx.check()?;
+        Ok(GpuTable {
+            ctx,
+            opts,
+            pipeline_insert,
+            pipeline_finalize,
+            layout,
+            params,
+            counters,
+            status,
+            queries,
+            tokens,
+            text,
+            claimed,
+            spill,
+            table,
+            arena,
+            bind_group,
+            max_binding,
+            batch_tokens,
+            max_slots,
+            max_arena_words,
+            slots,
+            arena_words,
+            text_words,
+            used: 0,
+            arena_used: 0,
+            tokens_since_flush: 0,
+            grow_table: false,
+            host: CountTable::new(),
+            times: GpuTimes::default(),
+            stats: GpuCounters::default(),
+        })
+    }
+
+    fn bind(device: &wgpu::Device, layout: &wgpu::BindGroupLayout, buffers: [&wgpu::Buffer; 8]) -> wgpu::BindGroup {
+        let entries: Vec<_> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+            .collect();
+        device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("count"), layout, entries: &entries })
+    }
+
+    fn rebind(&mut self) {
+        self.bind_group = Self::bind(
+            &self.ctx.device,
+            &self.layout,
+            [&self.params, &self.tokens, &self.text, &self.table, &self.arena, &self.counters, &self.claimed, &self.spill],
+        );
+    }
+
+    /// The adapter, for `--stats`.
+    pub fn context(&self) -> &GpuContext {
+        &self.ctx
+    }
+
+    /// Counts every token of `batch`: in pieces that fit the adapter's limits,
+    /// with tokens too large for any buffer counted on the host.
+    pub fn add(&mut self, batch: &TokenBatch) -> Result<(), Error> {
+        let records = batch.records();
+        let max_words = self.max_arena_words;
+        let mut i = 0;
+        while i < records.len() {
+            let first = records[i];
+            let words = |r: &TokenRecord| (r.len as u64).div_ceil(4);
+            if words(&first) > max_words {
+                let t = Instant::now();
+                self.host.add(first.hash(), batch.token(&first), 1);
+                self.stats.oversized_tokens += 1;
+                self.times.host_fallback += t.elapsed();
+                i += 1;
+                continue;
+            }
+            // Tokens are laid out back to back, so a run of records is a run of words.
+            let mut j = i + 1;
+            while j < records.len()
+                && j - i < self.batch_tokens as usize
+                && words(&records[j]) <= max_words
+                && (records[j].start_word as u64 + words(&records[j])) - first.start_word as u64 <= max_words
+            {
+                j += 1;
+            }
+            self.dispatch(batch, i..j)?;
+            i = j;
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, batch: &TokenBatch, range: std::ops::Range<usize>) -> Result<(), Error> {
+        let records = &batch.records()[range.clone()];
+        let n = records.len() as u32;
+        let base = records[0].start_word as u64;
+        let last = records[records.len() - 1];
+        let words = last.start_word as u64 + (last.len as u64).div_ceil(4) - base;
+        self.make_room(n, words)?;
+
+        let t = Instant::now();
+        if words > self.text_words {
+            self.text_words = words.next_power_of_two().min(self.max_arena_words);
+            self.text = storage(&self.ctx.device, "text", self.text_words * 4, wgpu::BufferUsages::empty());
+            self.rebind();
+        }
+        let q = &self.ctx.queue;
+        q.write_buffer(&self.tokens, 0, bytemuck::cast_slice(records));
+        let bytes = &batch.bytes()[base as usize * 4..(base + words) as usize * 4];
+        q.write_buffer(&self.text, 0, bytes);
+        let params = Params { n_tokens: n, mask: self.slots - 1, base_word: base as u32, max_probes: self.opts.max_probes.max(1), arena_words: self.arena_words as u32, _pad: [0; 3] };
+        q.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
+        // Reset the per-batch counters (spilled, claimed, overflow); keep used and arena_used.
+        q.write_buffer(&self.counters, 8, &[0u8; 12]);
+        self.times.upload += t.elapsed();
+
+        let t = Instant::now();
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        let groups = n.div_ceil(WORKGROUP);
+        for (k, pipeline) in [&self.pipeline_insert, &self.pipeline_finalize].into_iter().enumerate() {
+            let timestamp_writes = self.queries.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
+                query_set: set,
+                beginning_of_pass_write_index: Some(2 * k as u32),
+                end_of_pass_write_index: Some(2 * k as u32 + 1),
+            });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &self.bind_group, &[]);
+            pass.dispatch_workgroups(groups, 1, 1);
+        }
+        enc.copy_buffer_to_buffer(&self.counters, 0, &self.status, 0, COUNTERS_BYTES);
+        if let Some((set, resolve)) = &self.queries {
+            enc.resolve_query_set(set, 0..4, resolve, 0);
+            enc.copy_buffer_to_buffer(resolve, 0, &self.status, COUNTERS_BYTES, 32);
+        }
+        q.submit([enc.finish()]);
+        self.stats.dispatches += 1;
+        if let Some(Fault::LoseDeviceAfter(k)) = self.opts.fault {
+            if self.stats.dispatches > k as u64 {
+                self.ctx.inject_failure("device lost (injected fault)");
+            }
+        }
+        let status = self.read(&self.status, STATUS_BYTES)?;
+        self.times.wait += t.elapsed();
+
+        let c: Counters = bytemuck::pod_read_unaligned(&status[..COUNTERS_BYTES as usize]);
+        if c.overflow > 0 {
+            return Err(Error::Gpu(format!("arena overflow of {} slots (internal error: the host reserves room first)", c.overflow)));
+        }
+        if self.queries.is_some() {
+            let ts: [u64; 4] = bytemuck::pod_read_unaligned(&status[COUNTERS_BYTES as usize..]);
+            let period = self.ctx.queue.get_timestamp_period() as f64;
+            let ns = |a: u64, b: u64| Duration::from_nanos((b.saturating_sub(a) as f64 * period) as u64);
+            *self.times.insert_kernel.get_or_insert_default() += ns(ts[0], ts[1]);
+            *self.times.finalize_kernel.get_or_insert_default() += ns(ts[2], ts[3]);
+        }
+        self.used = c.used;
+        self.arena_used = c.arena_used;
+        self.tokens_since_flush += n as u64;
+        if c.spilled > 0 {
+            self.take_spills(batch, range.start, c.spilled)?;
+        }
+        Ok(())
+    }
+
+    /// Counts on the host the tokens the table could not take.
+    fn take_spills(&mut self, batch: &TokenBatch, first: usize, spilled: u32) -> Result<(), Error> {
+        let t = Instant::now();
+        let size = spilled as u64 * 4;
+        let staging = self.staging("spill readback", size);
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(&self.spill, 0, &staging, 0, size);
+        self.ctx.queue.submit([enc.finish()]);
+        let data = self.read(&staging, size)?;
+        let records = batch.records();
+        for &i in bytemuck::cast_slice::<u8, u32>(&data) {
+            let r = records.get(first + i as usize).ok_or_else(|| Error::Gpu(format!("spill index {i} out of range")))?;
+            self.host.add(r.hash(), batch.token(r), 1);
+        }
+        self.stats.spilled_tokens += spilled as u64;
+        self.grow_table = true;
+        self.times.host_fallback += t.elapsed();
+        Ok(())
+    }
+
+    /// Flushes (and grows) so that a batch of `n` tokens and `words` words fits.
+    fn make_room(&mut self, n: u32, words: u64) -> Result<(), Error> {
+        let load = self.used as f64 / self.slots as f64;
+        let table_full = load > self.opts.max_load || (self.grow_table && self.slots < self.max_slots);
+        let arena_full = self.arena_used as u64 + words > self.arena_words;
+        let counts_may_wrap = self.tokens_since_flush + n as u64 > u32::MAX as u64;
+        if table_full || arena_full || counts_may_wrap {
+            self.flush()?;
+            if table_full && self.slots < self.max_slots {
+                self.slots *= 2;
+                self.table = storage(&self.ctx.device, "table", self.slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
+                self.rebind();
+            }
+            self.grow_table = false;
+        }
+        if self.arena_used as u64 + words > self.arena_words {
+            self.arena_words = (words.next_power_of_two().max(self.arena_words * 2)).min(self.max_arena_words);
+            self.arena = storage(&self.ctx.device, "arena", self.arena_words * 4, wgpu::BufferUsages::empty());
+            self.rebind();
+        }
+        Ok(())
+    }
+
+    /// Moves every slot into the host table and empties the device table.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        if self.used == 0 {
+            return Ok(());
+        }
+        let t = Instant::now();
+        let table_bytes = self.slots as u64 * SLOT_BYTES;
+        let arena_bytes = self.arena_used as u64 * 4;
+        let table_stage = self.staging("table readback", table_bytes);
+        let arena_stage = self.staging("arena readback", arena_bytes);
+        let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        enc.copy_buffer_to_buffer(&self.table, 0, &table_stage, 0, table_bytes);
+        if arena_bytes > 0 {
+            enc.copy_buffer_to_buffer(&self.arena, 0, &arena_stage, 0, arena_bytes);
+        }
+        enc.clear_buffer(&self.table, 0, None);
+        enc.clear_buffer(&self.counters, 0, None);
+        self.ctx.queue.submit([enc.finish()]);
+        let slots = self.read(&table_stage, table_bytes)?;
+        let arena = if arena_bytes > 0 { self.read(&arena_stage, arena_bytes)? } else { Vec::new() };
+        for s in bytemuck::cast_slice::<u8, Slot>(&slots) {
+            match s.owner {
+                0 => {}
+                RESIDENT => {
+                    let start = s.word_off as usize * 4;
+                    let word = arena.get(start..start + s.word_len as usize).ok_or_else(|| Error::Gpu("slot points outside the arena".into()))?;
+                    self.host.add((s.key_hi as u64) << 32 | s.key_lo as u64, word, s.count as u64);
+                }
+                _ => return Err(Error::Gpu("unfinalized slot at flush (internal error)".into())),
+            }
+        }
+        self.used = 0;
+        self.arena_used = 0;
+        self.tokens_since_flush = 0;
+        self.stats.flushes += 1;
+        self.times.readback += t.elapsed();
+        Ok(())
+    }
+
+    /// Drains the device and returns the exact counts.
+    pub fn finish(mut self) -> Result<(CountTable, GpuTimes, GpuCounters, GpuContext), Error> {
+        self.flush()?;
+        self.ctx.check()?;
+        self.stats.final_slots = self.slots;
+        Ok((self.host, self.times, self.stats, self.ctx))
+    }
+
+    fn staging(&self, label: &str, size: u64) -> wgpu::Buffer {
+        self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: size.max(4).next_multiple_of(4),
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// Waits for the queue, then copies out the first `size` bytes of a mappable buffer.
+    fn read(&self, buffer: &wgpu::Buffer, size: u64) -> Result<Vec<u8>, Error> {
+        let slice = buffer.slice(..size.max(4).next_multiple_of(4));
+        let (tx, rx) = std::sync::mpsc::channel();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            let _ = tx.send(r);
+        });
+        self.ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+        self.ctx.check()?;
+        rx.recv()
+            .map_err(|_| Error::Gpu("map callback never ran".into()))?
+            .map_err(|e| Error::Gpu(format!("cannot map a readback buffer: {e}")))?;
+        let data = {
+            let view = slice.get_mapped_range().map_err(|e| Error::Gpu(format!("cannot read a mapped buffer: {e}")))?;
+            view[..size as usize].to_vec()
+        };
+        buffer.unmap();
+        Ok(data)
+    }
+
+    /// The largest storage binding this table may use.
+    pub fn max_binding(&self) -> u64 {
+        self.max_binding
+    }
+}
+
+fn prev_pow2(x: u64) -> u32 {
+    if x == 0 { 0 } else { (1u64 << (63 - x.leading_zeros())).min(1 << 31) as u32 }
+}
+
+fn prev_pow2_u32(x: u32) -> u32 {
+    prev_pow2(x as u64)
+}

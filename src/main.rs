@@ -1,0 +1,8 @@
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // SAFETY: called first thing, before any other thread exists.
+    unsafe { gpucount::count::gpu::quiet_driver_environment() };
+    gpucount::cli::main(gpucount::cli::Cli::parse())
+}

@@ -1,0 +1,125 @@
+//! Reports: ordering rows and writing them as TSV, CSV, JSON or a table, and
+//! the `--stats` summary.
+
+mod stats;
+
+pub use stats::write_stats;
+
+use crate::count::Outcome;
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Output format of the counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// `word<TAB>count` lines, no header.
+    #[default]
+    Tsv,
+    /// RFC 4180, header `word,count`.
+    Csv,
+    /// One object: `words` (word, count) and a `summary`.
+    Json,
+    /// Aligned columns for people: rank, count, share of all tokens, word.
+    Table,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    word: &'a str,
+    count: u64,
+}
+
+/// The run summary in JSON output.
+#[derive(Serialize)]
+struct Summary<'a> {
+    files: usize,
+    bytes: u64,
+    tokens: u64,
+    distinct_words: usize,
+    backend: &'a str,
+}
+
+/// Writes `rows` (already in report order) of `outcome` to `out`.
+pub fn write_report(out: &mut dyn Write, outcome: &Outcome, rows: &[(&str, u64)], format: Format) -> io::Result<()> {
+    match format {
+        Format::Tsv => {
+            for (word, count) in rows {
+                writeln!(out, "{word}\t{count}")?;
+            }
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(["word", "count"]).map_err(csv_io)?;
+            for (word, count) in rows {
+                w.serialize(Row { word, count: *count }).map_err(csv_io)?;
+            }
+            w.flush()?;
+        }
+        Format::Json => {
+            #[derive(Serialize)]
+            struct Doc<'a> {
+                words: Vec<Row<'a>>,
+                summary: Summary<'a>,
+            }
+            let doc = Doc {
+                words: rows.iter().map(|&(word, count)| Row { word, count }).collect(),
+                summary: Summary {
+                    files: outcome.inputs_read,
+                    bytes: outcome.bytes,
+                    tokens: outcome.table.total(),
+                    distinct_words: outcome.table.len(),
+                    backend: &outcome.backend,
+                },
+            };
+            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+            writeln!(out)?;
+        }
+        Format::Table => write_table(out, rows, outcome.table.total())?,
+    }
+    out.flush()
+}
+
+fn csv_io(e: csv::Error) -> io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(e) => e,
+        other => io::Error::other(format!("{other:?}")),
+    }
+}
+
+fn write_table(out: &mut dyn Write, rows: &[(&str, u64)], total: u64) -> io::Result<()> {
+    let counts: Vec<String> = rows.iter().map(|r| group_thousands(r.1)).collect();
+    let rank_w = rows.len().to_string().len().max(4);
+    let count_w = counts.iter().map(String::len).max().unwrap_or(0).max(5);
+    writeln!(out, "{:>rank_w$}  {:>count_w$}  {:>7}  word", "rank", "count", "share")?;
+    for (i, ((word, count), shown)) in rows.iter().zip(&counts).enumerate() {
+        let share = if total == 0 { 0.0 } else { *count as f64 * 100.0 / total as f64 };
+        writeln!(out, "{:>rank_w$}  {shown:>count_w$}  {share:>6.2}%  {word}", i + 1)?;
+    }
+    Ok(())
+}
+
+/// 1234567 -> "1,234,567".
+pub fn group_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Tsv, Format::Csv, Format::Json, Format::Table];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Tsv => "tsv",
+            Format::Csv => "csv",
+            Format::Json => "json",
+            Format::Table => "table",
+        }
+    }
+}

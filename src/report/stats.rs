@@ -1,0 +1,45 @@
+//! The `--stats` summary (written to stderr by the CLI).
+
+use super::group_thousands;
+use crate::count::Outcome;
+use std::io::{self, Write};
+use std::time::Duration;
+
+/// Writes a human summary of a run. `resolve` and `output` are the times the
+/// caller spent turning the table into rows and writing them.
+pub fn write_stats(out: &mut dyn Write, o: &Outcome, resolve: Duration, output: Duration) -> io::Result<()> {
+    let failed = o.errors.len();
+    writeln!(out, "inputs:   {} read, {} with problems", o.inputs_read, failed)?;
+    writeln!(
+        out,
+        "counted:  {} bytes, {} tokens, {} distinct",
+        group_thousands(o.bytes),
+        group_thousands(o.table.total()),
+        group_thousands(o.table.len() as u64)
+    )?;
+    if o.table.collisions() > 0 {
+        writeln!(out, "hashes:   {} key collisions found and kept apart", o.table.collisions())?;
+    }
+    for (name, enc) in &o.encodings {
+        writeln!(out, "encoding: {name}: {enc}")?;
+    }
+    writeln!(out, "backend:  {} ({} worker threads)", o.backend, o.threads)?;
+    for note in &o.notes {
+        writeln!(out, "          {note}")?;
+    }
+    let s = &o.stages;
+    writeln!(out, "stages (thread-seconds; stages overlap):")?;
+    let mut line = |name: &str, d: Duration| writeln!(out, "  {name:<16} {:>10.3} s", d.as_secs_f64());
+    line("read+decode", s.read_decode)?;
+    line("tokenize+hash", s.tokenize_hash)?;
+    line("count", s.count)?;
+    for (name, d) in &s.backend {
+        line(&format!("  {name}"), *d)?;
+    }
+    line("resolve", resolve)?;
+    line("sort+output", output)?;
+    let wall = s.wall + resolve + output;
+    let mbps = o.bytes as f64 / 1e6 / wall.as_secs_f64().max(1e-9);
+    writeln!(out, "wall:     {:.3} s, {mbps:.1} MB/s", wall.as_secs_f64())?;
+    Ok(())
+}

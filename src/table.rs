@@ -1,0 +1,144 @@
+//! The exact count table: the result of every backend and the unit of merging.
+//!
+//! Entries are keyed by the 64-bit token key *and* the token bytes, so two
+//! different tokens that share a key stay apart. Merging two tables (from two
+//! threads, two GPU flushes or, later, two machines) is an ordinary operation.
+
+use hashbrown::HashTable;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    hash: u64,
+    count: u64,
+    off: usize,
+    len: usize,
+}
+
+/// Exact counts of distinct tokens.
+#[derive(Debug, Default, Clone)]
+pub struct CountTable {
+    entries: HashTable<Entry>,
+    /// Bytes of every distinct token, back to back.
+    arena: Vec<u8>,
+    total: u64,
+    collisions: u64,
+}
+
+impl CountTable {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `n` occurrences of `token`, whose key is `hash`.
+    #[inline]
+    pub fn add(&mut self, hash: u64, token: &[u8], n: u64) {
+        self.total += n;
+        let arena = &self.arena;
+        let mut collided = false;
+        let found = self.entries.find_mut(hash, |e| {
+            if e.hash != hash {
+                return false;
+            }
+            let same = &arena[e.off..e.off + e.len] == token;
+            collided |= !same;
+            same
+        });
+        if let Some(e) = found {
+            e.count += n;
+            return;
+        }
+        if collided {
+            self.collisions += 1;
+        }
+        let off = self.arena.len();
+        self.arena.extend_from_slice(token);
+        let entry = Entry { hash, count: n, off, len: token.len() };
+        self.entries.insert_unique(hash, entry, |e| e.hash);
+    }
+
+    /// Adds every token of a batch once.
+    pub fn add_batch(&mut self, batch: &crate::TokenBatch) {
+        for (hash, token) in batch.iter() {
+            self.add(hash, token, 1);
+        }
+    }
+
+    /// Adds all counts of `other` into `self`.
+    pub fn merge(&mut self, other: &CountTable) {
+        self.collisions += other.collisions;
+        for (hash, token, n) in other.iter_keyed() {
+            self.add(hash, token, n);
+        }
+    }
+
+    /// Merges two tables, walking the smaller one.
+    pub fn merged(a: CountTable, b: CountTable) -> CountTable {
+        let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+        big.merge(&small);
+        big
+    }
+
+    /// Number of distinct tokens.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Number of token occurrences.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// How many distinct tokens were found to share a key with another one
+    /// (each was kept apart, so counts stay exact).
+    pub fn collisions(&self) -> u64 {
+        self.collisions
+    }
+
+    /// The count of `token` (looked up by `hash` and bytes).
+    pub fn get(&self, hash: u64, token: &[u8]) -> u64 {
+        self.entries
+            .find(hash, |e| e.hash == hash && &self.arena[e.off..e.off + e.len] == token)
+            .map_or(0, |e| e.count)
+    }
+
+    /// Iterates over (key, token bytes, count) in no particular order.
+    pub fn iter_keyed(&self) -> impl Iterator<Item = (u64, &[u8], u64)> {
+        self.entries.iter().map(|e| (e.hash, &self.arena[e.off..e.off + e.len], e.count))
+    }
+
+    /// Iterates over (token, count). Tokens come from decoded text, so they are UTF-8.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.iter_keyed()
+            .map(|(_, t, n)| (std::str::from_utf8(t).unwrap_or("\u{FFFD}"), n))
+    }
+
+    /// Rows with `count >= min_count`, unordered: resolving keys to words.
+    pub fn rows(&self, min_count: u64) -> Vec<(&str, u64)> {
+        self.iter().filter(|&(_, n)| n >= min_count).collect()
+    }
+
+    /// Rows in report order, see [`sort_rows`].
+    pub fn sorted_rows(&self, top: Option<usize>, min_count: u64) -> Vec<(&str, u64)> {
+        sort_rows(self.rows(min_count), top)
+    }
+}
+
+/// Puts rows in report order (count descending, then token bytes ascending)
+/// and keeps the first `top`. With `top`, only the kept rows are fully sorted.
+pub fn sort_rows(mut rows: Vec<(&str, u64)>, top: Option<usize>) -> Vec<(&str, u64)> {
+    let order = |a: &(&str, u64), b: &(&str, u64)| b.1.cmp(&a.1).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes()));
+    if let Some(k) = top {
+        if k == 0 {
+            rows.clear();
+        } else if k < rows.len() {
+            rows.select_nth_unstable_by(k - 1, order);
+            rows.truncate(k);
+        }
+    }
+    rows.sort_unstable_by(order);
+    rows
+}
