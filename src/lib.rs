@@ -27,6 +27,7 @@ pub mod error;
 pub mod hash;
 pub mod input;
 pub mod report;
+pub mod sample;
 pub mod table;
 pub mod tokenize;
 

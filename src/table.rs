@@ -100,9 +100,7 @@ impl CountTable {
 
     /// The count of `token` (looked up by `hash` and bytes).
     pub fn get(&self, hash: u64, token: &[u8]) -> u64 {
-        self.entries
-            .find(hash, |e| e.hash == hash && &self.arena[e.off..e.off + e.len] == token)
-            .map_or(0, |e| e.count)
+        self.entries.find(hash, |e| e.hash == hash && &self.arena[e.off..e.off + e.len] == token).map_or(0, |e| e.count)
     }
 
     /// Iterates over (key, token bytes, count) in no particular order.
@@ -112,8 +110,7 @@ impl CountTable {
 
     /// Iterates over (token, count). Tokens come from decoded text, so they are UTF-8.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
-        self.iter_keyed()
-            .map(|(_, t, n)| (std::str::from_utf8(t).unwrap_or("\u{FFFD}"), n))
+        self.iter_keyed().map(|(_, t, n)| (std::str::from_utf8(t).unwrap_or("\u{FFFD}"), n))
     }
 
     /// Rows with `count >= min_count`, unordered: resolving keys to words.

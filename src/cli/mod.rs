@@ -40,6 +40,19 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DevicesFormat::Text)]
         format: DevicesFormat,
     },
+    /// Write reproducible Zipf-distributed sample text to stdout.
+    Generate {
+        /// Word occurrences.
+        #[arg(long, default_value_t = 100_000)]
+        words: u64,
+        /// Distinct words.
+        #[arg(long, default_value_t = 20_000)]
+        vocabulary: u64,
+        #[arg(long, default_value_t = 1.07)]
+        exponent: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -139,7 +152,8 @@ impl CountArgs {
         if let Some(c) = self.chunk_bytes {
             options.chunk_bytes = c.max(1);
         }
-        let mut gpu = GpuOptions { fault: self.gpu_fault, max_binding_override: self.gpu_max_binding, ..GpuOptions::default() };
+        let mut gpu =
+            GpuOptions { fault: self.gpu_fault, max_binding_override: self.gpu_max_binding, ..GpuOptions::default() };
         if let Some(s) = self.gpu_table_slots {
             gpu.initial_slots = s;
             gpu.max_slots = Some(s);
@@ -174,6 +188,11 @@ impl CountArgs {
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Devices { format }) => report_status(devices(format)),
+        Some(Command::Generate { words, vocabulary, exponent, seed }) => {
+            let recipe = crate::sample::ZipfText { words, vocabulary, exponent, seed };
+            let mut out = io::BufWriter::new(io::stdout().lock());
+            report_status(recipe.write(&mut out).and_then(|()| out.flush()))
+        }
         None => match cli.count.config() {
             Ok(config) => count_command(&cli.count.paths, &config),
             Err(e) => fail(&e, 2),
@@ -203,7 +222,10 @@ fn auto_choice(bytes: Option<u64>, adapter: &AdapterChoice) -> (Option<usize>, S
     match bytes {
         None => return (None, "input size unknown (stdin), so the CPU".into()),
         Some(b) if b < AUTO_GPU_MIN_BYTES => {
-            return (None, format!("input of {} bytes is below the {} MiB where a GPU pays", b, AUTO_GPU_MIN_BYTES >> 20));
+            return (
+                None,
+                format!("input of {} bytes is below the {} MiB where a GPU pays", b, AUTO_GPU_MIN_BYTES >> 20),
+            );
         }
         Some(_) => {}
     }
@@ -233,7 +255,9 @@ fn count_command(paths: &[PathBuf], config: &Config) -> ExitCode {
     }
 
     let result = match config.backend {
-        BackendChoice::Cpu => count::run(&inputs, &options, CpuBackend).map(|o| with_reason(o, "cpu: chosen with --backend cpu")),
+        BackendChoice::Cpu => {
+            count::run(&inputs, &options, CpuBackend).map(|o| with_reason(o, "cpu: chosen with --backend cpu"))
+        }
         BackendChoice::Gpu => GpuBackend::open(&config.adapter, true, config.gpu.clone(), "chosen with --backend gpu")
             .and_then(|b| count::run(&inputs, &options, b)),
         BackendChoice::Auto => {
@@ -246,7 +270,8 @@ fn count_command(paths: &[PathBuf], config: &Config) -> ExitCode {
                     Ok(o) => Ok(o),
                     Err(e) => {
                         eprintln!("gpucount: {e}; counting on the CPU instead");
-                        count::run(&inputs, &config.options, CpuBackend).map(|o| with_reason(o, &format!("cpu: the GPU failed ({e})")))
+                        count::run(&inputs, &config.options, CpuBackend)
+                            .map(|o| with_reason(o, &format!("cpu: the GPU failed ({e})")))
                     }
                 },
             }
@@ -321,7 +346,8 @@ fn progress_bar(total: Option<u64>) -> Option<indicatif::ProgressBar> {
         None => indicatif::ProgressBar::new_spinner(),
     };
     bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
-    let style = indicatif::ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {bytes_per_sec} {wide_bar} {eta}");
+    let style =
+        indicatif::ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {bytes_per_sec} {wide_bar} {eta}");
     if let Ok(s) = style {
         bar.set_style(s);
     }
@@ -363,7 +389,11 @@ fn devices(format: DevicesFormat) -> io::Result<()> {
                 writeln!(out, "gpu: none found ({})", gpu::no_adapter_help())?;
             }
             for a in &report.adapters {
-                writeln!(out, "gpu {}: {} ({}, {}, driver {} {})", a.index, a.name, a.backend, a.device_type, a.driver, a.driver_info)?;
+                writeln!(
+                    out,
+                    "gpu {}: {} ({}, {}, driver {} {})",
+                    a.index, a.name, a.backend, a.device_type, a.driver, a.driver_info
+                )?;
                 writeln!(
                     out,
                     "    max storage binding {} MiB, max buffer {} MiB, max workgroups/dim {}, timestamps {}",

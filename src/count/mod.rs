@@ -67,7 +67,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { tokenizer: Tokenizer::default(), encoding: EncodingChoice::Auto, threads: 0, chunk_bytes: 1 << 20, progress: None }
+        Options {
+            tokenizer: Tokenizer::default(),
+            encoding: EncodingChoice::Auto,
+            threads: 0,
+            chunk_bytes: 1 << 20,
+            progress: None,
+        }
     }
 }
 
@@ -128,7 +134,12 @@ pub fn run<B: Backend>(inputs: &[Input], opts: &Options, backend: B) -> Result<O
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let tokenizer = opts.tokenizer;
     let backend_ref = &backend;
-    let new_worker = || Worker { local: backend_ref.local(), batch: TokenBatch::new(), tokenize: Duration::ZERO, count: Duration::ZERO };
+    let new_worker = || Worker {
+        local: backend_ref.local(),
+        batch: TokenBatch::new(),
+        tokenize: Duration::ZERO,
+        count: Duration::ZERO,
+    };
 
     let (read, worker) = std::thread::scope(|s| {
         let progress = opts.progress.clone();
@@ -199,7 +210,12 @@ struct ReadReport {
 }
 
 /// Reads every input in order into `tx`; per-input problems are collected.
-fn read_all(reader: &Reader, inputs: &[Input], tx: &crossbeam_channel::Sender<String>, progress: Option<&Progress>) -> ReadReport {
+fn read_all(
+    reader: &Reader,
+    inputs: &[Input],
+    tx: &crossbeam_channel::Sender<String>,
+    progress: Option<&Progress>,
+) -> ReadReport {
     let started = Instant::now();
     let mut waiting = Duration::ZERO;
     let mut report = ReadReport::default();

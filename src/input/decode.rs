@@ -19,9 +19,11 @@ impl EncodingChoice {
         if label.eq_ignore_ascii_case("auto") {
             return Ok(EncodingChoice::Auto);
         }
-        Encoding::for_label(label.as_bytes())
-            .map(EncodingChoice::Fixed)
-            .ok_or_else(|| format!("unknown encoding label '{label}' (use auto or a WHATWG label such as utf-8, windows-1252, utf-16le)"))
+        Encoding::for_label(label.as_bytes()).map(EncodingChoice::Fixed).ok_or_else(|| {
+            format!(
+                "unknown encoding label '{label}' (use auto or a WHATWG label such as utf-8, windows-1252, utf-16le)"
+            )
+        })
     }
 }
 

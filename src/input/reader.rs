@@ -1,7 +1,7 @@
 //! Streaming reader: bytes in, decoded UTF-8 chunks cut at token boundaries out.
 
-use super::decode::{EncodingChoice, Utf8Validator, detect, guess};
 use super::Input;
+use super::decode::{EncodingChoice, Utf8Validator, detect, guess};
 use crate::tokenize::Tokenizer;
 use encoding_rs::{DecoderResult, Encoding};
 use std::fs::File;
@@ -38,12 +38,7 @@ impl Reader {
     /// Reads `input`, calling `sink` with each chunk and `progress` with raw
     /// bytes as they are read. On error, chunks already passed to `sink`
     /// stay counted; the error says how far reading got.
-    pub fn read(
-        &self,
-        input: &Input,
-        sink: &mut dyn FnMut(String),
-        progress: &dyn Fn(u64),
-    ) -> Result<DocInfo, String> {
+    pub fn read(&self, input: &Input, sink: &mut dyn FnMut(String), progress: &dyn Fn(u64)) -> Result<DocInfo, String> {
         match input {
             Input::Stdin => self.read_stream(&mut io::stdin().lock(), None, sink, progress),
             Input::Path(p) => {
@@ -92,7 +87,8 @@ impl Reader {
             progress(buf.len() as u64);
             let mut pos = 0;
             loop {
-                let need = decoder.max_utf8_buffer_length_without_replacement(buf.len() - pos).unwrap_or(buf.len() * 3 + 16);
+                let need =
+                    decoder.max_utf8_buffer_length_without_replacement(buf.len() - pos).unwrap_or(buf.len() * 3 + 16);
                 chunker.pending.reserve(need);
                 let (res, read) = decoder.decode_to_string_without_replacement(&buf[pos..], &mut chunker.pending, eof);
                 pos += read;
@@ -115,9 +111,8 @@ impl Reader {
             eof = fill(r, &mut buf, block).map_err(|e| format!("read error after {offset} bytes: {e}"))?;
         }
         chunker.finish();
-        let warning = first_bad.map(|at| {
-            format!("malformed {} at byte {at}; such bytes were counted as U+FFFD", encoding.name())
-        });
+        let warning = first_bad
+            .map(|at| format!("malformed {} at byte {at}; such bytes were counted as U+FFFD", encoding.name()));
         Ok(DocInfo { bytes: offset, encoding, warning })
     }
 }
@@ -177,7 +172,13 @@ struct Chunker<'a> {
 
 impl<'a> Chunker<'a> {
     fn new(reader: &Reader, sink: &'a mut dyn FnMut(String)) -> Self {
-        Chunker { tokenizer: reader.tokenizer, chunk_bytes: reader.chunk_bytes, pending: String::new(), scanned: 0, sink }
+        Chunker {
+            tokenizer: reader.tokenizer,
+            chunk_bytes: reader.chunk_bytes,
+            pending: String::new(),
+            scanned: 0,
+            sink,
+        }
     }
 
     fn flush_full(&mut self) {

@@ -51,7 +51,7 @@ pub fn write_report(out: &mut dyn Write, outcome: &Outcome, rows: &[(&str, u64)]
             let mut w = csv::Writer::from_writer(&mut *out);
             w.write_record(["word", "count"]).map_err(csv_io)?;
             for (word, count) in rows {
-                w.serialize(Row { word, count: *count }).map_err(csv_io)?;
+                w.write_record([word, count.to_string().as_str()]).map_err(csv_io)?;
             }
             w.flush()?;
         }

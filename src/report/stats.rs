@@ -29,7 +29,7 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome, resolve: Duration, output: 
     }
     let s = &o.stages;
     writeln!(out, "stages (thread-seconds; stages overlap):")?;
-    let mut line = |name: &str, d: Duration| writeln!(out, "  {name:<16} {:>10.3} s", d.as_secs_f64());
+    let mut line = |name: &str, d: Duration| writeln!(out, "  {name:<24} {:>9.3} s", d.as_secs_f64());
     line("read+decode", s.read_decode)?;
     line("tokenize+hash", s.tokenize_hash)?;
     line("count", s.count)?;

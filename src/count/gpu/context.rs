@@ -106,10 +106,9 @@ fn report(index: usize, a: &wgpu::Adapter) -> AdapterReport {
 /// The index of the adapter `choice` picks, if any.
 pub fn choose(reports: &[AdapterReport], choice: &AdapterChoice, allow_software: bool) -> Result<usize, Error> {
     match choice {
-        AdapterChoice::Best => reports
-            .iter()
-            .position(|r| r.hardware || allow_software)
-            .ok_or_else(|| Error::NoAdapter(if reports.is_empty() { no_adapter_help() } else { "no hardware GPU adapter".into() })),
+        AdapterChoice::Best => reports.iter().position(|r| r.hardware || allow_software).ok_or_else(|| {
+            Error::NoAdapter(if reports.is_empty() { no_adapter_help() } else { "no hardware GPU adapter".into() })
+        }),
         AdapterChoice::Index(i) => {
             if *i < reports.len() {
                 Ok(*i)
@@ -160,7 +159,8 @@ impl GpuContext {
             required_limits: limits.clone(),
             ..Default::default()
         };
-        let (device, queue) = pollster::block_on(adapter.request_device(&desc)).map_err(|e| Error::Gpu(format!("cannot open device: {e}")))?;
+        let (device, queue) = pollster::block_on(adapter.request_device(&desc))
+            .map_err(|e| Error::Gpu(format!("cannot open device: {e}")))?;
         let failure = Arc::new(Mutex::new(None));
         let sink = failure.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {

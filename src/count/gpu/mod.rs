@@ -23,7 +23,12 @@ pub struct GpuBackend {
 
 impl GpuBackend {
     /// Opens the adapter `choice` picks. `why` says why the GPU was chosen.
-    pub fn open(choice: &AdapterChoice, allow_software: bool, opts: GpuOptions, why: &str) -> Result<GpuBackend, Error> {
+    pub fn open(
+        choice: &AdapterChoice,
+        allow_software: bool,
+        opts: GpuOptions,
+        why: &str,
+    ) -> Result<GpuBackend, Error> {
         let ctx = GpuContext::open(choice, allow_software)?;
         Self::with_context(ctx, opts, why)
     }

@@ -178,17 +178,24 @@ impl GpuTable {
         }
         let max_binding = max_binding & !3;
         let dispatch_tokens = limits.max_compute_workgroups_per_dimension as u64 * WORKGROUP as u64;
-        let batch_tokens = (opts.max_batch_tokens as u64).min(max_binding / TOKEN_BYTES).min(dispatch_tokens).max(1) as u32;
-        let max_slots = prev_pow2((max_binding / SLOT_BYTES).min(u32::MAX as u64 / 2)).min(opts.max_slots.map_or(u32::MAX, prev_pow2_u32));
+        let batch_tokens =
+            (opts.max_batch_tokens as u64).min(max_binding / TOKEN_BYTES).min(dispatch_tokens).max(1) as u32;
+        let max_slots = prev_pow2((max_binding / SLOT_BYTES).min(u32::MAX as u64 / 2))
+            .min(opts.max_slots.map_or(u32::MAX, prev_pow2_u32));
         if max_slots < 2 {
-            return Err(Error::Gpu(format!("adapter storage bindings of {max_binding} bytes are too small for a table")));
+            return Err(Error::Gpu(format!(
+                "adapter storage bindings of {max_binding} bytes are too small for a table"
+            )));
         }
         let slots = opts.initial_slots.max(2).next_power_of_two().min(max_slots);
         let max_arena_words = (max_binding / 4).min(u32::MAX as u64);
         let arena_words = (opts.initial_arena_bytes / 4).clamp(1, max_arena_words);
         let text_words = (4u64 << 20).min(max_arena_words);
 
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some("count.wgsl"), source: wgpu::ShaderSource::Wgsl(SHADER.into()) });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("count.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
+        });
         let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -246,7 +253,11 @@ impl GpuTable {
             mapped_at_creation: false,
         });
         let queries = ctx.timestamps.then(|| {
-            let set = device.create_query_set(&wgpu::QuerySetDescriptor { label: Some("kernel times"), ty: wgpu::QueryType::Timestamp, count: 4 });
+            let set = device.create_query_set(&wgpu::QuerySetDescriptor {
+                label: Some("kernel times"),
+                ty: wgpu::QueryType::Timestamp,
+                count: 4,
+            });
             let resolve = device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("timestamps"),
                 size: 32,
@@ -262,9 +273,15 @@ impl GpuTable {
         let table = storage(device, "table", slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
         let arena = storage(device, "arena", arena_words * 4, wgpu::BufferUsages::empty());
         if opts.fault == Some(Fault::OversizedAllocation) {
-            let _ = storage(device, "oversized (injected fault)", ctx.limits.max_buffer_size.saturating_add(4).next_multiple_of(4), wgpu::BufferUsages::empty());
+            let _ = storage(
+                device,
+                "oversized (injected fault)",
+                ctx.limits.max_buffer_size.saturating_add(4).next_multiple_of(4),
+                wgpu::BufferUsages::empty(),
+            );
         }
-        let bind_group = Self::bind(&ctx.device, &layout, [&params, &tokens, &text, &table, &arena, &counters, &claimed, &spill]);
+        let bind_group =
+            Self::bind(&ctx.device, &layout, [&params, &tokens, &text, &table, &arena, &counters, &claimed, &spill]);
         ctx.check()?;
         Ok(GpuTable {
             ctx,
@@ -313,7 +330,16 @@ impl GpuTable {
         self.bind_group = Self::bind(
             &self.ctx.device,
             &self.layout,
-            [&self.params, &self.tokens, &self.text, &self.table, &self.arena, &self.counters, &self.claimed, &self.spill],
+            [
+                &self.params,
+                &self.tokens,
+                &self.text,
+                &self.table,
+                &self.arena,
+                &self.counters,
+                &self.claimed,
+                &self.spill,
+            ],
         );
     }
 
@@ -372,7 +398,14 @@ impl GpuTable {
         q.write_buffer(&self.tokens, 0, bytemuck::cast_slice(records));
         let bytes = &batch.bytes()[base as usize * 4..(base + words) as usize * 4];
         q.write_buffer(&self.text, 0, bytes);
-        let params = Params { n_tokens: n, mask: self.slots - 1, base_word: base as u32, max_probes: self.opts.max_probes.max(1), arena_words: self.arena_words as u32, _pad: [0; 3] };
+        let params = Params {
+            n_tokens: n,
+            mask: self.slots - 1,
+            base_word: base as u32,
+            max_probes: self.opts.max_probes.max(1),
+            arena_words: self.arena_words as u32,
+            _pad: [0; 3],
+        };
         q.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
         // Reset the per-batch counters (spilled, claimed, overflow); keep used and arena_used.
         q.write_buffer(&self.counters, 8, &[0u8; 12]);
@@ -409,7 +442,10 @@ impl GpuTable {
 
         let c: Counters = bytemuck::pod_read_unaligned(&status[..COUNTERS_BYTES as usize]);
         if c.overflow > 0 {
-            return Err(Error::Gpu(format!("arena overflow of {} slots (internal error: the host reserves room first)", c.overflow)));
+            return Err(Error::Gpu(format!(
+                "arena overflow of {} slots (internal error: the host reserves room first)",
+                c.overflow
+            )));
         }
         if self.queries.is_some() {
             let ts: [u64; 4] = bytemuck::pod_read_unaligned(&status[COUNTERS_BYTES as usize..]);
@@ -438,7 +474,8 @@ impl GpuTable {
         let data = self.read(&staging, size)?;
         let records = batch.records();
         for &i in bytemuck::cast_slice::<u8, u32>(&data) {
-            let r = records.get(first + i as usize).ok_or_else(|| Error::Gpu(format!("spill index {i} out of range")))?;
+            let r =
+                records.get(first + i as usize).ok_or_else(|| Error::Gpu(format!("spill index {i} out of range")))?;
             self.host.add(r.hash(), batch.token(r), 1);
         }
         self.stats.spilled_tokens += spilled as u64;
@@ -457,7 +494,8 @@ impl GpuTable {
             self.flush()?;
             if table_full && self.slots < self.max_slots {
                 self.slots *= 2;
-                self.table = storage(&self.ctx.device, "table", self.slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
+                self.table =
+                    storage(&self.ctx.device, "table", self.slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
                 self.rebind();
             }
             self.grow_table = false;
@@ -495,7 +533,9 @@ impl GpuTable {
                 0 => {}
                 RESIDENT => {
                     let start = s.word_off as usize * 4;
-                    let word = arena.get(start..start + s.word_len as usize).ok_or_else(|| Error::Gpu("slot points outside the arena".into()))?;
+                    let word = arena
+                        .get(start..start + s.word_len as usize)
+                        .ok_or_else(|| Error::Gpu("slot points outside the arena".into()))?;
                     self.host.add((s.key_hi as u64) << 32 | s.key_lo as u64, word, s.count as u64);
                 }
                 _ => return Err(Error::Gpu("unfinalized slot at flush (internal error)".into())),
@@ -533,7 +573,10 @@ impl GpuTable {
         slice.map_async(wgpu::MapMode::Read, move |r| {
             let _ = tx.send(r);
         });
-        self.ctx.device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
+        self.ctx
+            .device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| Error::Gpu(format!("waiting for the device: {e}")))?;
         self.ctx.check()?;
         rx.recv()
             .map_err(|_| Error::Gpu("map callback never ran".into()))?

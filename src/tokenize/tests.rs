@@ -1,0 +1,119 @@
+use super::*;
+
+fn toks(mode: Mode, keep_case: bool, text: &str) -> Vec<String> {
+    let t = Tokenizer { mode, keep_case, hash: KeyHash::Xxh3 };
+    let mut batch = TokenBatch::new();
+    t.tokenize(text, &mut batch);
+    batch.iter().map(|(_, b)| String::from_utf8(b.to_vec()).unwrap()).collect()
+}
+
+fn words(text: &str) -> Vec<String> {
+    toks(Mode::Words, false, text)
+}
+
+fn ws(text: &str) -> Vec<String> {
+    toks(Mode::Whitespace, false, text)
+}
+
+#[test]
+fn accents_are_letters_and_lowercase() {
+    assert_eq!(words("Café naïve RÉSUMÉ Ångström"), ["café", "naïve", "résumé", "ångström"]);
+}
+
+#[test]
+fn cjk_runs_are_single_tokens() {
+    assert_eq!(words("中文字符 日本語。ひらがなカタカナ"), ["中文字符", "日本語", "ひらがなカタカナ"]);
+    assert_eq!(ws("中文字符 日本語。ひらがな"), ["中文字符", "日本語。ひらがな"]);
+}
+
+#[test]
+fn greek_final_sigma() {
+    assert_eq!(words("ΟΔΟΣ ΣΟΦΙΑ ΟΔΥΣΣΕΥΣ"), ["οδος", "σοφια", "οδυσσευς"]);
+    assert!(words("ΟΔΟΣ")[0].ends_with('ς'));
+    // Sigma alone is not final (no cased letter before it).
+    assert_eq!(words("Σ"), ["σ"]);
+}
+
+#[test]
+fn turkish_dotted_capital_i_uses_full_lowercasing() {
+    // No locale tailoring: İ becomes i + combining dot above, as str::to_lowercase does.
+    assert_eq!(words("İstanbul ISPARTA ılık"), ["i\u{307}stanbul", "isparta", "ılık"]);
+}
+
+#[test]
+fn combining_marks_belong_to_words() {
+    assert_eq!(words("e\u{301}cole"), ["e\u{301}cole"]);
+    // A mark after a separator starts a token.
+    assert_eq!(words("x \u{301}abc"), ["x", "\u{301}abc"]);
+    // Devanagari vowel signs (Mc/Mn) keep the word whole.
+    assert_eq!(words("हिन्दी भाषा"), ["हिन्दी", "भाषा"]);
+}
+
+#[test]
+fn nbsp_separates_in_both_modes() {
+    assert_eq!(words("a\u{a0}b\u{202f}c"), ["a", "b", "c"]);
+    assert_eq!(ws("a\u{a0}b\u{202f}c"), ["a", "b", "c"]);
+}
+
+#[test]
+fn underscore_separates_words_but_not_whitespace_tokens() {
+    assert_eq!(words("snake_case_name"), ["snake", "case", "name"]);
+    assert_eq!(ws("snake_case_name"), ["snake_case_name"]);
+}
+
+#[test]
+fn nul_bytes_are_separators_in_words_mode_only() {
+    assert_eq!(words("a\0b\0\0c"), ["a", "b", "c"]);
+    assert_eq!(ws("a\0b c"), ["a\0b", "c"]);
+}
+
+#[test]
+fn crlf_line_ends() {
+    assert_eq!(words("One\r\ntwo\r\n"), ["one", "two"]);
+    assert_eq!(ws("One\r\ntwo\r\n"), ["one", "two"]);
+}
+
+#[test]
+fn apostrophes_split_words_but_not_whitespace_tokens() {
+    assert_eq!(words("don't l'homme rock’n’roll"), ["don", "t", "l", "homme", "rock", "n", "roll"]);
+    assert_eq!(ws("don't l'homme rock’n’roll"), ["don't", "l'homme", "rock’n’roll"]);
+}
+
+#[test]
+fn digits_and_punctuation() {
+    assert_eq!(words("2024-11-25, x86_64 v1.2"), ["2024", "11", "25", "x86", "64", "v1", "2"]);
+    assert_eq!(ws("2024-11-25, x86_64"), ["2024-11-25,", "x86_64"]);
+}
+
+#[test]
+fn vertical_tab_and_form_feed_are_whitespace() {
+    assert_eq!(ws("a\x0bb\x0cc\u{85}d\u{3000}e"), ["a", "b", "c", "d", "e"]);
+}
+
+#[test]
+fn keep_case_keeps_tokens_as_written() {
+    assert_eq!(toks(Mode::Words, true, "The THE the"), ["The", "THE", "the"]);
+}
+
+#[test]
+fn tokens_are_padded_and_keyed_by_their_bytes() {
+    let t = Tokenizer::default();
+    let mut batch = TokenBatch::new();
+    t.tokenize("abcde abcde x", &mut batch);
+    assert_eq!(batch.bytes().len() % 4, 0);
+    let r = batch.records();
+    assert_eq!(r[0].hash(), r[1].hash());
+    assert_eq!(r[0].hash(), KeyHash::Xxh3.hash(b"abcde"));
+    assert_eq!((r[0].len, r[1].start_word - r[0].start_word), (5, 2));
+    assert_eq!(&batch.bytes()[5..8], &[0, 0, 0]);
+}
+
+#[test]
+fn safe_cut_never_splits_a_token() {
+    let words = Tokenizer::default();
+    let spaces = Tokenizer { mode: Mode::Whitespace, ..Tokenizer::default() };
+    assert_eq!(words.safe_cut(b"ab,cd"), Some(3));
+    assert_eq!(spaces.safe_cut(b"a b,cd"), Some(2));
+    assert_eq!(words.safe_cut(b"abcd"), None);
+    assert_eq!(spaces.safe_cut("ab\u{a0}cd".as_bytes()), None);
+}

@@ -1,0 +1,74 @@
+//! Exactness under hash collisions, chunking and merging (CPU side).
+
+use crate::properties::{count_bytes, options};
+use crate::util::{Dir, gpucount, reference, reference_rows, tsv};
+use gpucount::input::Input;
+use gpucount::sample::ZipfText;
+use gpucount::tokenize::Mode;
+use gpucount::{CountTable, KeyHash, count};
+
+#[test]
+fn weak_hash_collisions_never_merge_counts() {
+    let text = ZipfText { words: 20_000, vocabulary: 3_000, ..ZipfText::default() }.to_text();
+    let mut opts = options(Mode::Words, false, 4096, 2);
+    opts.tokenizer.hash = KeyHash::WeakForTesting { bits: 3 };
+    let d = Dir::new();
+    let f = d.write("z.txt", &text);
+    let outcome = count::run(&[Input::Path(f)], &opts, count::CpuBackend).unwrap();
+    assert!(outcome.table.collisions() > 100, "the weak hash must really collide");
+    let got: Vec<(String, u64)> = outcome.table.sorted_rows(None, 1).into_iter().map(|(w, n)| (w.into(), n)).collect();
+    assert_eq!(got, reference_rows(&reference(&text, Mode::Words, false)));
+}
+
+#[test]
+fn weak_hash_through_the_cli_matches_the_strong_hash() {
+    let d = Dir::new();
+    let f = d.write("z.txt", ZipfText { words: 5_000, ..ZipfText::default() }.to_text());
+    let strong = gpucount().arg(&f).assert().success().get_output().stdout.clone();
+    let weak = gpucount().arg(&f).args(["--weak-hash-bits", "1"]).assert().success().get_output().stdout.clone();
+    assert_eq!(tsv(&weak), tsv(&strong));
+}
+
+#[test]
+fn table_merge_is_exact_and_keeps_colliding_keys_apart() {
+    let mut a = CountTable::new();
+    let mut b = CountTable::new();
+    a.add(7, b"left", 2);
+    a.add(7, b"right", 1); // same key, other bytes
+    b.add(7, b"right", 5);
+    b.add(9, b"other", 1);
+    let m = CountTable::merged(a, b);
+    assert_eq!((m.get(7, b"left"), m.get(7, b"right"), m.get(9, b"other")), (2, 6, 1));
+    assert_eq!((m.len(), m.total()), (3, 9));
+}
+
+#[test]
+fn any_chunk_size_gives_the_same_counts() {
+    let text = ZipfText { words: 3_000, ..ZipfText::default() }.to_text();
+    let expected = reference_rows(&reference(&text, Mode::Whitespace, false));
+    for chunk in [1, 2, 3, 5, 16, 100, 4096, 1 << 20] {
+        assert_eq!(
+            count_bytes(text.as_bytes(), &options(Mode::Whitespace, false, chunk, 3)),
+            expected,
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn a_token_larger_than_a_chunk_stays_whole() {
+    let big = "x".repeat(100_000);
+    let text = format!("a {big} b {big}");
+    let got = count_bytes(text.as_bytes(), &options(Mode::Words, false, 1000, 2));
+    assert_eq!(got, vec![(big.clone(), 2), ("a".into(), 1), ("b".into(), 1)]);
+}
+
+#[test]
+fn the_sample_generator_is_reproducible() {
+    let a = ZipfText { words: 1000, ..ZipfText::default() }.to_text();
+    let b = ZipfText { words: 1000, ..ZipfText::default() }.to_text();
+    let c = ZipfText { words: 1000, seed: 7, ..ZipfText::default() }.to_text();
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(reference(&a, Mode::Words, false).values().sum::<u64>(), 1000);
+}

@@ -1,0 +1,277 @@
+//! The GPU backend against the CPU backend, on any adapter (lavapipe included).
+//! Tiny tables, batches, probe limits, arenas and bindings force every
+//! overflow path; a weak hash forces collisions.
+
+use crate::properties::{options, tricky_text};
+use crate::util::{Dir, gpu_available, gpucount, reference, reference_rows};
+use gpucount::count::gpu::{AdapterChoice, GpuBackend, GpuOptions};
+use gpucount::input::Input;
+use gpucount::sample::ZipfText;
+use gpucount::tokenize::Mode;
+use gpucount::{KeyHash, Options, count};
+use predicates::prelude::*;
+use proptest::prelude::*;
+use std::path::PathBuf;
+
+fn rows(t: &gpucount::CountTable) -> Vec<(String, u64)> {
+    t.sorted_rows(None, 1).into_iter().map(|(w, n)| (w.to_string(), n)).collect()
+}
+
+/// Rows with long words shortened, so a failed assertion stays readable.
+fn short(rows: &[(String, u64)]) -> Vec<(String, u64)> {
+    let cut = |w: &String| {
+        if w.len() > 40 { format!("{}...({} bytes)", &w[..w.floor_char_boundary(20)], w.len()) } else { w.clone() }
+    };
+    rows.iter().map(|(w, n)| (cut(w), *n)).collect()
+}
+
+fn gpu(inputs: &[Input], opts: &Options, gpu: GpuOptions) -> count::Outcome {
+    let backend = GpuBackend::open(&AdapterChoice::Best, true, gpu, "test").expect("open GPU");
+    count::run(inputs, opts, backend).expect("GPU count")
+}
+
+fn cpu(inputs: &[Input], opts: &Options) -> count::Outcome {
+    count::run(inputs, opts, count::CpuBackend).unwrap()
+}
+
+fn tiny() -> GpuOptions {
+    GpuOptions {
+        initial_slots: 16,
+        max_slots: Some(16),
+        initial_arena_bytes: 64,
+        max_batch_tokens: 7,
+        ..GpuOptions::default()
+    }
+}
+
+/// Asserts GPU == CPU on `inputs` for every tokenizer and case option, with default and tiny tables.
+fn assert_same_everywhere(inputs: &[Input]) {
+    for mode in [Mode::Words, Mode::Whitespace] {
+        for keep_case in [false, true] {
+            let opts = options(mode, keep_case, 1 << 16, 2);
+            let expected = rows(&cpu(inputs, &opts).table);
+            for g in [GpuOptions::default(), tiny()] {
+                let got = gpu(inputs, &opts, g.clone());
+                assert_eq!(rows(&got.table), expected, "{mode:?} keep_case={keep_case} {g:?}");
+                assert_eq!(got.table.total(), expected.iter().map(|r| r.1).sum::<u64>());
+            }
+        }
+    }
+}
+
+fn file(d: &Dir, name: &str, bytes: impl AsRef<[u8]>) -> Vec<Input> {
+    vec![Input::Path(d.write(name, bytes))]
+}
+
+#[test]
+fn empty_and_one_word() {
+    if !gpu_available() {
+        return;
+    }
+    let d = Dir::new();
+    assert_same_everywhere(&file(&d, "empty.txt", ""));
+    assert_same_everywhere(&file(&d, "one.txt", "Word"));
+}
+
+#[test]
+fn zipf_text() {
+    if !gpu_available() {
+        return;
+    }
+    let d = Dir::new();
+    assert_same_everywhere(&file(
+        &d,
+        "zipf.txt",
+        ZipfText { words: 30_000, vocabulary: 5_000, ..ZipfText::default() }.to_text(),
+    ));
+}
+
+#[test]
+fn many_small_files() {
+    if !gpu_available() {
+        return;
+    }
+    let d = Dir::new();
+    let inputs: Vec<Input> = (0..300)
+        .map(|i| {
+            Input::Path(
+                d.write(&format!("f/{i:03}.txt"), ZipfText { words: 20, seed: i, ..ZipfText::default() }.to_text()),
+            )
+        })
+        .collect();
+    assert_same_everywhere(&inputs);
+}
+
+#[test]
+fn one_megabyte_word_on_the_gpu_and_past_the_binding_limit() {
+    if !gpu_available() {
+        return;
+    }
+    let d = Dir::new();
+    let big = "é".repeat(500_000) + "x"; // 1,000,001 bytes
+    let inputs = file(&d, "big.txt", format!("{big} a {big} b"));
+    let opts = options(Mode::Words, false, 1 << 16, 2);
+    let expected = vec![(big.clone(), 2), ("a".into(), 1), ("b".into(), 1)];
+    let on_gpu = gpu(&inputs, &opts, GpuOptions::default());
+    assert_eq!(short(&rows(&on_gpu.table)), short(&expected));
+    // With 64 KiB bindings the word cannot go to the device: the host counts it.
+    let small = GpuOptions { max_binding_override: Some(64 << 10), ..GpuOptions::default() };
+    let past = gpu(&inputs, &opts, small);
+    assert_eq!(short(&rows(&past.table)), short(&expected));
+    assert!(past.notes[0].contains("2 oversized tokens"), "{:?}", past.notes);
+}
+
+#[test]
+fn a_million_distinct_words() {
+    if !gpu_available() {
+        return;
+    }
+    let d = Dir::new();
+    let text: String = (0..1_000_000u32).map(|i| format!("w{i:x} ")).collect();
+    let inputs = file(&d, "distinct.txt", text);
+    let opts = options(Mode::Words, false, 1 << 20, 2);
+    let got = gpu(&inputs, &opts, GpuOptions::default());
+    assert_eq!(got.table.len(), 1_000_000);
+    assert_eq!(got.table.total(), 1_000_000);
+    assert_eq!(rows(&got.table), rows(&cpu(&inputs, &opts).table));
+}
+
+#[test]
+fn collisions_on_the_gpu_never_merge_counts() {
+    if !gpu_available() {
+        return;
+    }
+    let d = Dir::new();
+    let text = ZipfText { words: 20_000, vocabulary: 2_000, ..ZipfText::default() }.to_text();
+    let inputs = file(&d, "z.txt", &text);
+    let mut opts = options(Mode::Words, false, 1 << 14, 2);
+    opts.tokenizer.hash = KeyHash::WeakForTesting { bits: 4 };
+    let expected = reference_rows(&reference(&text, Mode::Words, false));
+    // Long probe chains of equal keys on the device, then spills to the host.
+    for max_probes in [4096, 8, 1] {
+        let g = GpuOptions { max_probes, ..GpuOptions::default() };
+        let got = gpu(&inputs, &opts, g);
+        assert_eq!(rows(&got.table), expected, "max_probes={max_probes}");
+        assert!(got.table.collisions() > 0);
+    }
+}
+
+#[test]
+fn tiny_tables_flush_and_spill_without_losing_counts() {
+    if !gpu_available() {
+        return;
+    }
+    let d = Dir::new();
+    let text = ZipfText { words: 5_000, vocabulary: 1_000, ..ZipfText::default() }.to_text();
+    let inputs = file(&d, "z.txt", &text);
+    let opts = options(Mode::Words, false, 512, 2);
+    let expected = reference_rows(&reference(&text, Mode::Words, false));
+    // A full 4-slot table forces spills; batches larger than the table too.
+    let spilling = GpuOptions { initial_slots: 4, max_slots: Some(4), max_load: 1.0, max_batch_tokens: 64, ..tiny() };
+    let got = gpu(&inputs, &opts, spilling);
+    assert_eq!(rows(&got.table), expected);
+    assert!(!got.notes[0].contains(" 0 tokens spilled"), "spills expected: {:?}", got.notes);
+    // An 8-byte arena forces a flush for nearly every batch.
+    let flushing = GpuOptions { initial_arena_bytes: 8, ..tiny() };
+    assert_eq!(rows(&gpu(&inputs, &opts, flushing).table), expected);
+}
+
+#[test]
+fn cli_output_is_byte_identical_in_every_format() {
+    if !gpu_available() {
+        return;
+    }
+    let data: PathBuf = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample").into();
+    for format in ["tsv", "csv", "table"] {
+        let run = |backend: &str| {
+            gpucount()
+                .arg(&data)
+                .args(["--backend", backend, "--format", format])
+                .assert()
+                .success()
+                .get_output()
+                .stdout
+                .clone()
+        };
+        assert_eq!(run("gpu"), run("cpu"), "{format}");
+    }
+    // JSON differs only in the backend it names.
+    let json = |backend: &str| {
+        let out = gpucount()
+            .arg(&data)
+            .args(["--backend", backend, "--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let mut v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        v["summary"]["backend"] = "".into();
+        v
+    };
+    assert_eq!(json("gpu"), json("cpu"));
+}
+
+#[test]
+fn gpu_runs_quietly_and_says_what_ran() {
+    if !gpu_available() {
+        return;
+    }
+    // Whatever the test environment sets, the binary must quiet the driver itself.
+    let quiet = |mut c: assert_cmd::Command| {
+        c.env_remove("NODEVICE_SELECT").env_remove("MESA_VK_IGNORE_CONFORMANCE_WARNING");
+        c
+    };
+    quiet(gpucount())
+        .args(["--backend", "gpu"])
+        .write_stdin("a b a")
+        .assert()
+        .success()
+        .stdout("a\t2\nb\t1\n")
+        .stderr("");
+    gpucount()
+        .args(["--backend", "gpu", "--stats"])
+        .write_stdin("a b a")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("backend:  gpu:").and(predicate::str::contains("chosen with --backend gpu")));
+    quiet(gpucount())
+        .args(["devices"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("max storage binding"))
+        .stderr("");
+}
+
+#[test]
+fn gpu_faults_fail_clearly_and_auto_never_prints_wrong_counts() {
+    if !gpu_available() {
+        return;
+    }
+    let d = Dir::new();
+    let f = d.write("z.txt", ZipfText { words: 20_000, ..ZipfText::default() }.to_text());
+    for fault in ["lose-device-after:1", "oversized-allocation"] {
+        gpucount()
+            .arg(&f)
+            .args(["--backend", "gpu", "--chunk-bytes", "4096", "--gpu-fault", fault])
+            .assert()
+            .code(1)
+            .stdout("")
+            .stderr(predicate::str::starts_with("gpucount: GPU failure:"));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn gpu_equals_cpu_on_random_unicode(text in tricky_text(), mode in prop_oneof![Just(Mode::Words), Just(Mode::Whitespace)], keep_case: bool) {
+        if !gpu_available() {
+            return Ok(());
+        }
+        let d = Dir::new();
+        let inputs = file(&d, "t.txt", &text);
+        let opts = options(mode, keep_case, 16, 2);
+        prop_assert_eq!(rows(&gpu(&inputs, &opts, tiny()).table), reference_rows(&reference(&text, mode, keep_case)));
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests: one binary, a small harness in `util`.
+
+mod cli;
+mod exactness;
+mod gpu;
+mod properties;
+mod util;
