@@ -234,3 +234,19 @@ fn shipped_sample_counts() {
     assert_eq!(v["summary"]["files"], 3);
     assert_eq!(v["words"].as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn output_to_a_fifo_writes_in_place() {
+    let d = Dir::new();
+    let f = d.write("a.txt", "b a b");
+    let fifo = d.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    gpucount().arg(&f).arg("-o").arg(&fifo).assert().success();
+    assert_eq!(reader.join().unwrap(), "b\t2\na\t1\n");
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "a special file must never be replaced");
+}

@@ -232,8 +232,11 @@ fn auto_choice(bytes: Option<u64>, adapter: &AdapterChoice) -> (Option<usize>, S
     let reports = gpu::describe_adapters();
     match gpu::choose(&reports, adapter, false) {
         Ok(i) if reports[i].hardware => (Some(i), format!("large input and a hardware GPU ({})", reports[i].name)),
-        Ok(i) => (None, format!("{} is a software adapter, used only with --backend gpu", reports[i].name)),
-        Err(e) => (None, format!("{e}; counting on the CPU")),
+        Err(_) if reports.is_empty() => (None, "no GPU adapter found".into()),
+        _ => {
+            let names: Vec<&str> = reports.iter().map(|r| r.name.as_str()).collect();
+            (None, format!("no hardware GPU ({} is software, used only with --backend gpu)", names.join(", ")))
+        }
     }
 }
 
@@ -325,6 +328,14 @@ fn write_output(config: &Config, outcome: &Outcome, rows: &[(&str, u64)]) -> Res
         }
         Some(path) => {
             let name = path.display().to_string();
+            let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+            if special {
+                // /dev/null, a FIFO, a terminal: nothing to replace, so write in place.
+                let mut out = io::BufWriter::new(
+                    std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::io(&name, e))?,
+                );
+                return report::write_report(&mut out, outcome, rows, config.format).map_err(|e| Error::io(&name, e));
+            }
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
             let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(&name, e))?;
             let mut out = io::BufWriter::new(tmp);
