@@ -28,6 +28,9 @@
 //   * A token that finds no slot within max_probes is appended to `spill` and
 //     counted by the host. Every token is counted exactly once.
 //   * Per-slot counts are u32; the host flushes the table before any could wrap.
+//   * No loop runs more than 65,535 times: llvmpipe (lavapipe) silently ends
+//     longer loops. The host sends only tokens of at most 64 KiB (16,384 words)
+//     and caps max_probes so the probe loop stays below that too.
 
 const EMPTY: u32 = 0u;
 const RESIDENT: u32 = 0xffffffffu;

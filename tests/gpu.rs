@@ -4,6 +4,7 @@
 
 use crate::properties::{options, tricky_text};
 use crate::util::{Dir, gpu_available, gpucount, reference, reference_rows};
+
 use gpucount::count::gpu::{AdapterChoice, GpuBackend, GpuOptions};
 use gpucount::input::Input;
 use gpucount::sample::ZipfText;
@@ -103,21 +104,30 @@ fn many_small_files() {
 }
 
 #[test]
-fn one_megabyte_word_on_the_gpu_and_past_the_binding_limit() {
+fn long_words_on_the_gpu_and_past_its_limits() {
     if !gpu_available() {
         return;
     }
     let d = Dir::new();
-    let big = "é".repeat(500_000) + "x"; // 1,000,001 bytes
-    let inputs = file(&d, "big.txt", format!("{big} a {big} b"));
     let opts = options(Mode::Words, false, 1 << 16, 2);
+    // 60 KB: on the device (15,000-word compare and copy loops).
+    let long = "é".repeat(30_000);
+    let inputs = file(&d, "long.txt", format!("{long} a {long} b"));
+    let got = gpu(&inputs, &opts, GpuOptions::default());
+    assert_eq!(short(&rows(&got.table)), short(&[(long.clone(), 2), ("a".into(), 1), ("b".into(), 1)]));
+    assert!(got.notes[0].contains(" 0 oversized tokens"), "{:?}", got.notes);
+    // 1 MB: past the per-token limit, so the host counts it.
+    let big = "é".repeat(500_000) + "x";
+    let inputs = file(&d, "big.txt", format!("{big} a {big} b"));
     let expected = vec![(big.clone(), 2), ("a".into(), 1), ("b".into(), 1)];
-    let on_gpu = gpu(&inputs, &opts, GpuOptions::default());
-    assert_eq!(short(&rows(&on_gpu.table)), short(&expected));
-    // With 64 KiB bindings the word cannot go to the device: the host counts it.
-    let small = GpuOptions { max_binding_override: Some(64 << 10), ..GpuOptions::default() };
+    let got = gpu(&inputs, &opts, GpuOptions::default());
+    assert_eq!(short(&rows(&got.table)), short(&expected));
+    assert!(got.notes[0].contains("2 oversized tokens"), "{:?}", got.notes);
+    // With 64 KiB bindings, the 60 KB words go to the host too.
+    let small = GpuOptions { max_binding_override: Some(32 << 10), ..GpuOptions::default() };
+    let inputs = file(&d, "long.txt", format!("{long} a {long} b"));
     let past = gpu(&inputs, &opts, small);
-    assert_eq!(short(&rows(&past.table)), short(&expected));
+    assert_eq!(short(&rows(&past.table)), short(&[(long.clone(), 2), ("a".into(), 1), ("b".into(), 1)]));
     assert!(past.notes[0].contains("2 oversized tokens"), "{:?}", past.notes);
 }
 
@@ -261,17 +271,44 @@ fn gpu_faults_fail_clearly_and_auto_never_prints_wrong_counts() {
     }
 }
 
+/// `text` in `label`'s encoding (`auto` writes UTF-8).
+fn encode(text: &str, label: &str) -> Vec<u8> {
+    match label {
+        "utf-16le" => text.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        "auto" | "utf-8" => text.as_bytes().to_vec(),
+        _ => encoding_rs::Encoding::for_label(label.as_bytes()).unwrap().encode(text).0.into_owned(),
+    }
+}
+
+fn encodings() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec!["auto", "utf-8", "windows-1252", "utf-16le"])
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     #[test]
-    fn gpu_equals_cpu_on_random_unicode(text in tricky_text(), mode in prop_oneof![Just(Mode::Words), Just(Mode::Whitespace)], keep_case: bool) {
+    fn gpu_equals_cpu_on_random_text(text in tricky_text(), mode in prop_oneof![Just(Mode::Words), Just(Mode::Whitespace)], keep_case: bool, label in encodings()) {
         if !gpu_available() {
             return Ok(());
         }
         let d = Dir::new();
-        let inputs = file(&d, "t.txt", &text);
-        let opts = options(mode, keep_case, 16, 2);
-        prop_assert_eq!(rows(&gpu(&inputs, &opts, tiny()).table), reference_rows(&reference(&text, mode, keep_case)));
+        let inputs = file(&d, "t.txt", encode(&text, label));
+        let mut opts = options(mode, keep_case, 16, 2);
+        opts.encoding = gpucount::input::EncodingChoice::parse(label).unwrap();
+        prop_assert_eq!(rows(&gpu(&inputs, &opts, tiny()).table), rows(&cpu(&inputs, &opts).table));
+    }
+
+    #[test]
+    fn gpu_equals_cpu_on_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400), mode in prop_oneof![Just(Mode::Words), Just(Mode::Whitespace)]) {
+        if !gpu_available() {
+            return Ok(());
+        }
+        let d = Dir::new();
+        let inputs = file(&d, "b.bin", &bytes);
+        let opts = options(mode, false, 32, 2);
+        let expected = reference_rows(&gpucount::count::naive::count(&gpucount::count::naive::decode_auto(&bytes), &opts.tokenizer));
+        prop_assert_eq!(rows(&gpu(&inputs, &opts, tiny()).table), expected.clone());
+        prop_assert_eq!(rows(&cpu(&inputs, &opts).table), expected);
     }
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod exactness;
+mod faults;
 mod gpu;
 mod properties;
 mod util;

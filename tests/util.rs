@@ -3,7 +3,8 @@
 
 #![allow(dead_code)]
 
-use gpucount::tokenize::{Mode, is_word_char};
+use gpucount::count::naive;
+use gpucount::tokenize::{Mode, Tokenizer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -44,32 +45,12 @@ pub fn tsv(out: &[u8]) -> Vec<(String, u64)> {
         .collect()
 }
 
-/// Counts tokens the slow, obvious way: one char at a time, `str::to_lowercase` per token.
+/// The reference counter (`gpucount::count::naive`) with explicit options.
 pub fn reference(text: &str, mode: Mode, keep_case: bool) -> BTreeMap<String, u64> {
-    let in_token = |c: char| match mode {
-        Mode::Words => is_word_char(c),
-        Mode::Whitespace => !c.is_whitespace(),
-    };
-    let mut counts = BTreeMap::new();
-    let mut token = String::new();
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if in_token(c) {
-            token.push(c);
-        } else if !token.is_empty() {
-            let key = if keep_case { token.clone() } else { token.to_lowercase() };
-            *counts.entry(key).or_insert(0) += 1;
-            token.clear();
-        }
-    }
-    counts
+    naive::count(text, &Tokenizer { mode, keep_case, ..Tokenizer::default() })
 }
 
-/// Reference rows in report order: count descending, then word bytes ascending.
-pub fn reference_rows(counts: &BTreeMap<String, u64>) -> Vec<(String, u64)> {
-    let mut rows: Vec<(String, u64)> = counts.iter().map(|(w, n)| (w.clone(), *n)).collect();
-    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
-    rows
-}
+pub use gpucount::count::naive::rows as reference_rows;
 
 /// Whether GPU tests can run. Under `CI=true` a missing adapter is a failure.
 pub fn gpu_available() -> bool {

@@ -115,6 +115,9 @@ pub struct CountArgs {
     pub gpu_max_binding: Option<u64>,
     #[arg(long, hide = true, value_parser = parse_fault)]
     pub gpu_fault: Option<Fault>,
+    /// Lets `auto` use a software adapter at any input size (to test the fallback).
+    #[arg(long, hide = true)]
+    pub auto_software: bool,
 }
 
 fn parse_fault(s: &str) -> Result<Fault, String> {
@@ -136,6 +139,7 @@ pub struct Config {
     pub min_count: u64,
     pub stats: bool,
     pub output: Option<PathBuf>,
+    pub auto_software: bool,
 }
 
 impl CountArgs {
@@ -180,6 +184,7 @@ impl CountArgs {
             min_count: self.min_count.max(1),
             stats: self.stats,
             output: self.output.clone(),
+            auto_software: self.auto_software,
         })
     }
 }
@@ -218,8 +223,9 @@ fn warn(e: &InputError) {
 }
 
 /// The backend `--backend auto` picks for `bytes` of input (None: unknown size).
-fn auto_choice(bytes: Option<u64>, adapter: &AdapterChoice) -> (Option<usize>, String) {
+fn auto_choice(bytes: Option<u64>, adapter: &AdapterChoice, software: bool) -> (Option<usize>, String) {
     match bytes {
+        _ if software => {}
         None => return (None, "input size unknown (stdin), so the CPU".into()),
         Some(b) if b < AUTO_GPU_MIN_BYTES => {
             return (
@@ -230,8 +236,10 @@ fn auto_choice(bytes: Option<u64>, adapter: &AdapterChoice) -> (Option<usize>, S
         Some(_) => {}
     }
     let reports = gpu::describe_adapters();
-    match gpu::choose(&reports, adapter, false) {
-        Ok(i) if reports[i].hardware => (Some(i), format!("large input and a hardware GPU ({})", reports[i].name)),
+    match gpu::choose(&reports, adapter, software) {
+        Ok(i) if reports[i].hardware || software => {
+            (Some(i), format!("large input and a hardware GPU ({})", reports[i].name))
+        }
         Err(_) if reports.is_empty() => (None, "no GPU adapter found".into()),
         _ => {
             let names: Vec<&str> = reports.iter().map(|r| r.name.as_str()).collect();
@@ -264,10 +272,10 @@ fn count_command(paths: &[PathBuf], config: &Config) -> ExitCode {
         BackendChoice::Gpu => GpuBackend::open(&config.adapter, true, config.gpu.clone(), "chosen with --backend gpu")
             .and_then(|b| count::run(&inputs, &options, b)),
         BackendChoice::Auto => {
-            let (adapter, why) = auto_choice(total, &config.adapter);
+            let (adapter, why) = auto_choice(total, &config.adapter, config.auto_software);
             match adapter {
                 None => count::run(&inputs, &options, CpuBackend).map(|o| with_reason(o, &format!("cpu: {why}"))),
-                Some(i) => match GpuBackend::open(&AdapterChoice::Index(i), false, config.gpu.clone(), &why)
+                Some(i) => match GpuBackend::open(&AdapterChoice::Index(i), true, config.gpu.clone(), &why)
                     .and_then(|b| count::run(&inputs, &options, b))
                 {
                     Ok(o) => Ok(o),

@@ -8,6 +8,7 @@
 
 pub mod cpu;
 pub mod gpu;
+pub mod naive;
 
 pub use cpu::CpuBackend;
 

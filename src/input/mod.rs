@@ -19,6 +19,11 @@ use std::path::{Path, PathBuf};
 pub enum Input {
     Stdin,
     Path(PathBuf),
+    /// Bytes already in memory, under a name for messages.
+    Memory {
+        name: String,
+        bytes: std::sync::Arc<[u8]>,
+    },
 }
 
 impl fmt::Display for Input {
@@ -26,6 +31,7 @@ impl fmt::Display for Input {
         match self {
             Input::Stdin => f.write_str("<stdin>"),
             Input::Path(p) => write!(f, "{}", p.display()),
+            Input::Memory { name, .. } => f.write_str(name),
         }
     }
 }
@@ -41,6 +47,7 @@ impl Input {
         match self {
             Input::Stdin => None,
             Input::Path(p) => std::fs::metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len()),
+            Input::Memory { bytes, .. } => Some(bytes.len() as u64),
         }
     }
 }

@@ -40,7 +40,8 @@ impl Reader {
     /// stay counted; the error says how far reading got.
     pub fn read(&self, input: &Input, sink: &mut dyn FnMut(String), progress: &dyn Fn(u64)) -> Result<DocInfo, String> {
         match input {
-            Input::Stdin => self.read_stream(&mut io::stdin().lock(), None, sink, progress),
+            Input::Stdin => self.read_stream(&mut io::stdin().lock(), Whole::Unknown, sink, progress),
+            Input::Memory { bytes, .. } => self.read_stream(&mut &bytes[..], Whole::Bytes(bytes), sink, progress),
             Input::Path(p) => {
                 let mut f = File::open(p).map_err(|e| e.to_string())?;
                 let meta = f.metadata().map_err(|e| e.to_string())?;
@@ -49,20 +50,20 @@ impl Reader {
                 }
                 if meta.is_file() {
                     let mut seek = f.try_clone().map_err(|e| e.to_string())?;
-                    self.read_stream(&mut f, Some(&mut seek), sink, progress)
+                    self.read_stream(&mut f, Whole::File(&mut seek), sink, progress)
                 } else {
                     // FIFOs, character devices: read once, no second pass.
-                    self.read_stream(&mut f, None, sink, progress)
+                    self.read_stream(&mut f, Whole::Unknown, sink, progress)
                 }
             }
         }
     }
 
-    /// `seekable` is a second handle on the same file for the detection pass.
+    /// `whole` gives encoding detection a look at all of the input where it can.
     fn read_stream(
         &self,
         r: &mut dyn Read,
-        seekable: Option<&mut File>,
+        whole: Whole<'_>,
         sink: &mut dyn FnMut(String),
         progress: &dyn Fn(u64),
     ) -> Result<DocInfo, String> {
@@ -71,8 +72,9 @@ impl Reader {
         let mut eof = fill(r, &mut buf, block).map_err(|e| e.to_string())?;
         let encoding = match self.encoding {
             EncodingChoice::Fixed(e) => e,
-            EncodingChoice::Auto => match seekable {
-                Some(f) if !eof => detect_whole(f, &buf).map_err(|e| e.to_string())?,
+            EncodingChoice::Auto => match whole {
+                Whole::File(f) if !eof => detect_whole(f, &buf).map_err(|e| e.to_string())?,
+                Whole::Bytes(b) => detect(b, true),
                 _ => detect(&buf, eof),
             },
         };
@@ -115,6 +117,16 @@ impl Reader {
             .map(|at| format!("malformed {} at byte {at}; such bytes were counted as U+FFFD", encoding.name()));
         Ok(DocInfo { bytes: offset, encoding, warning })
     }
+}
+
+/// What encoding detection may look at beyond the first block.
+enum Whole<'a> {
+    /// A stream: only the first block.
+    Unknown,
+    /// A second handle on a regular file, for a validation pass.
+    File(&'a mut File),
+    /// All the bytes.
+    Bytes(&'a [u8]),
 }
 
 /// Reads until `buf` holds `want` bytes or the input ends; true at end of input.

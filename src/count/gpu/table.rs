@@ -12,6 +12,8 @@ use wgpu::util::DeviceExt;
 const SHADER: &str = include_str!("../../../shaders/count.wgsl");
 const WORKGROUP: u32 = 256;
 const RESIDENT: u32 = u32::MAX;
+/// Iterations a shader loop may run (see `GpuOptions::max_token_bytes`).
+const MAX_LOOP: u32 = 65_535;
 const SLOT_BYTES: u64 = std::mem::size_of::<Slot>() as u64;
 const TOKEN_BYTES: u64 = std::mem::size_of::<TokenRecord>() as u64;
 
@@ -31,6 +33,10 @@ pub struct GpuOptions {
     pub max_probes: u32,
     /// Flush when more than this share of slots is used before a batch.
     pub max_load: f64,
+    /// Longest token counted on the device; longer ones are counted on the host.
+    /// Kept under 65,535 words because llvmpipe silently ends any shader loop
+    /// after 65,535 iterations (and comparing or copying a token loops per word).
+    pub max_token_bytes: u32,
     /// Pretend the adapter's storage bindings are at most this large.
     pub max_binding_override: Option<u64>,
     /// Fault injection for tests.
@@ -46,6 +52,7 @@ impl Default for GpuOptions {
             max_batch_tokens: 1 << 20,
             max_probes: 4096,
             max_load: 0.5,
+            max_token_bytes: 64 << 10,
             max_binding_override: None,
             fault: None,
         }
@@ -352,7 +359,7 @@ impl GpuTable {
     /// with tokens too large for any buffer counted on the host.
     pub fn add(&mut self, batch: &TokenBatch) -> Result<(), Error> {
         let records = batch.records();
-        let max_words = self.max_arena_words;
+        let max_words = self.max_arena_words.min((self.opts.max_token_bytes as u64).div_ceil(4).min(MAX_LOOP as u64));
         let mut i = 0;
         while i < records.len() {
             let first = records[i];
@@ -402,7 +409,7 @@ impl GpuTable {
             n_tokens: n,
             mask: self.slots - 1,
             base_word: base as u32,
-            max_probes: self.opts.max_probes.max(1),
+            max_probes: self.opts.max_probes.clamp(1, (MAX_LOOP - 16) / 4),
             arena_words: self.arena_words as u32,
             _pad: [0; 3],
         };
