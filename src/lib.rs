@@ -21,6 +21,7 @@
 //! assert_eq!(rows[1], ("cat", 2));
 //! ```
 
+pub mod bench;
 pub mod cli;
 pub mod count;
 pub mod error;

@@ -5,6 +5,7 @@ mod values;
 
 pub use values::BackendChoice;
 
+use crate::bench;
 use crate::count::gpu::{self, AdapterChoice, Fault, GpuBackend, GpuOptions};
 use crate::count::{self, CpuBackend, Options, Outcome};
 use crate::error::{Error, InputError};
@@ -40,6 +41,8 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = DevicesFormat::Text)]
         format: DevicesFormat,
     },
+    /// Time the same count on 1 CPU thread, all CPU threads and the GPU; check the outputs agree.
+    Bench(BenchArgs),
     /// Write reproducible Zipf-distributed sample text to stdout.
     Generate {
         /// Word occurrences.
@@ -68,18 +71,10 @@ pub struct CountArgs {
     /// Where to count.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     pub backend: BackendChoice,
-    /// GPU adapter by index or name (see `gpucount devices`).
-    #[arg(long, value_name = "NAME_OR_INDEX")]
-    pub adapter: Option<String>,
-    /// What a token is.
-    #[arg(long, value_enum, default_value_t = Mode::Words)]
-    pub tokenizer: Mode,
-    /// Count tokens as written instead of lowercased.
-    #[arg(long)]
-    pub keep_case: bool,
-    /// `auto` or a WHATWG encoding label (utf-8, windows-1252, utf-16le, ...).
-    #[arg(long, default_value = "auto")]
-    pub encoding: String,
+    #[command(flatten)]
+    pub text: TextArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
     /// Print only the N most frequent words.
     #[arg(long, value_name = "N")]
     pub top: Option<usize>,
@@ -91,18 +86,61 @@ pub struct CountArgs {
     /// Print a summary (inputs, sizes, backend, stage times) on stderr.
     #[arg(long)]
     pub stats: bool,
-    /// Worker threads (0: one per logical core).
-    #[arg(long, value_name = "N", default_value_t = 0)]
-    pub threads: usize,
     /// Write the counts to FILE (atomically: a temporary file renamed at the end).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Lets `auto` use a software adapter at any input size (to test the fallback).
+    #[arg(long, hide = true)]
+    pub auto_software: bool,
+}
 
-    // Test hooks: force collisions, tiny chunks and tables, and GPU faults.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Files or directories to count (stdin cannot be re-read).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Timed runs of each configuration, after one warm-up run.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Leave the GPU out.
+    #[arg(long)]
+    pub no_gpu: bool,
+    #[arg(long, value_enum, default_value_t = DevicesFormat::Text)]
+    pub format: DevicesFormat,
+    #[command(flatten)]
+    pub text: TextArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+}
+
+/// How text is read and tokenized (shared by counting and `bench`).
+#[derive(Debug, Args)]
+pub struct TextArgs {
+    /// What a token is.
+    #[arg(long, value_enum, default_value_t = Mode::Words)]
+    pub tokenizer: Mode,
+    /// Count tokens as written instead of lowercased.
+    #[arg(long)]
+    pub keep_case: bool,
+    /// `auto` or a WHATWG encoding label (utf-8, windows-1252, utf-16le, ...).
+    #[arg(long, default_value = "auto")]
+    pub encoding: String,
+    /// Worker threads (0: one per logical core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    // Test hooks: force collisions and tiny chunks.
     #[arg(long, hide = true)]
     pub weak_hash_bits: Option<u32>,
     #[arg(long, hide = true)]
     pub chunk_bytes: Option<usize>,
+}
+
+/// GPU choice and (hidden) test hooks for tiny tables and faults.
+#[derive(Debug, Args)]
+pub struct GpuArgs {
+    /// GPU adapter by index or name (see `gpucount devices`).
+    #[arg(long, value_name = "NAME_OR_INDEX")]
+    pub adapter: Option<String>,
     #[arg(long, hide = true)]
     pub gpu_table_slots: Option<u32>,
     #[arg(long, hide = true)]
@@ -115,9 +153,6 @@ pub struct CountArgs {
     pub gpu_max_binding: Option<u64>,
     #[arg(long, hide = true, value_parser = parse_fault)]
     pub gpu_fault: Option<Fault>,
-    /// Lets `auto` use a software adapter at any input size (to test the fallback).
-    #[arg(long, hide = true)]
-    pub auto_software: bool,
 }
 
 fn parse_fault(s: &str) -> Result<Fault, String> {
@@ -142,9 +177,9 @@ pub struct Config {
     pub auto_software: bool,
 }
 
-impl CountArgs {
-    /// Checks the flags once and builds the config.
-    pub fn config(&self) -> Result<Config, Error> {
+impl TextArgs {
+    /// The run options these flags ask for.
+    pub fn options(&self) -> Result<Options, Error> {
         let encoding = EncodingChoice::parse(&self.encoding).map_err(Error::Config)?;
         let hash = self.weak_hash_bits.map_or(KeyHash::Xxh3, |bits| KeyHash::WeakForTesting { bits });
         let mut options = Options {
@@ -156,6 +191,16 @@ impl CountArgs {
         if let Some(c) = self.chunk_bytes {
             options.chunk_bytes = c.max(1);
         }
+        Ok(options)
+    }
+}
+
+impl GpuArgs {
+    pub fn adapter(&self) -> AdapterChoice {
+        self.adapter.as_deref().map_or(AdapterChoice::Best, AdapterChoice::parse)
+    }
+
+    pub fn options(&self) -> GpuOptions {
         let mut gpu =
             GpuOptions { fault: self.gpu_fault, max_binding_override: self.gpu_max_binding, ..GpuOptions::default() };
         if let Some(s) = self.gpu_table_slots {
@@ -171,14 +216,21 @@ impl CountArgs {
         if let Some(a) = self.gpu_arena_bytes {
             gpu.initial_arena_bytes = a;
         }
-        if self.adapter.is_some() && self.backend == BackendChoice::Cpu {
+        gpu
+    }
+}
+
+impl CountArgs {
+    /// Checks the flags once and builds the config.
+    pub fn config(&self) -> Result<Config, Error> {
+        if self.gpu.adapter.is_some() && self.backend == BackendChoice::Cpu {
             return Err(Error::Config("--adapter needs --backend gpu or auto".into()));
         }
         Ok(Config {
-            options,
+            options: self.text.options()?,
             backend: self.backend,
-            adapter: self.adapter.as_deref().map_or(AdapterChoice::Best, AdapterChoice::parse),
-            gpu,
+            adapter: self.gpu.adapter(),
+            gpu: self.gpu.options(),
             format: self.format,
             top: self.top,
             min_count: self.min_count.max(1),
@@ -193,6 +245,7 @@ impl CountArgs {
 pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Devices { format }) => report_status(devices(format)),
+        Some(Command::Bench(args)) => bench(&args),
         Some(Command::Generate { words, vocabulary, exponent, seed }) => {
             let recipe = crate::sample::ZipfText { words, vocabulary, exponent, seed };
             let mut out = io::BufWriter::new(io::stdout().lock());
@@ -371,6 +424,45 @@ fn progress_bar(total: Option<u64>) -> Option<indicatif::ProgressBar> {
         bar.set_style(s);
     }
     Some(bar)
+}
+
+fn bench(args: &BenchArgs) -> ExitCode {
+    let options = match args.text.options() {
+        Ok(o) => o,
+        Err(e) => return fail(&e, 2),
+    };
+    let mut inputs = Vec::new();
+    for item in input::expand(&args.paths) {
+        match item {
+            Ok(Input::Stdin) => return fail(&Error::Config("bench cannot re-read stdin: name files".into()), 2),
+            Ok(i) => inputs.push(i),
+            Err(e) => {
+                warn(&e);
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let mut targets = vec![bench::Target::Cpu { threads: 1 }, bench::Target::Cpu { threads: options.threads() }];
+    if !args.no_gpu {
+        targets.push(bench::Target::Gpu { adapter: args.gpu.adapter(), options: args.gpu.options() });
+    }
+    let mut progress = |msg: &str| eprintln!("bench: {msg}");
+    let report = match bench::run(&inputs, &options, &targets, args.runs, &mut progress) {
+        Ok(r) => r,
+        Err(e) => return fail(&e, 1),
+    };
+    let mut out = io::stdout().lock();
+    let written = match args.format {
+        DevicesFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other).and_then(|()| writeln!(out))
+        }
+        DevicesFormat::Text => report.write_table(&mut out),
+    };
+    if !report.identical {
+        eprintln!("gpucount: bench: the outputs of the configurations differ");
+        return ExitCode::from(1);
+    }
+    report_status(written)
 }
 
 #[derive(Serialize)]

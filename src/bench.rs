@@ -1,0 +1,235 @@
+//! `gpucount bench`: the same count on one CPU thread, on all CPU threads and
+//! on the GPU, interleaved run by run, with every output checked identical.
+
+use crate::count::gpu::{AdapterChoice, GpuBackend, GpuOptions};
+use crate::count::{self, CpuBackend, Options, Outcome, Stages};
+use crate::error::Error;
+use crate::input::Input;
+use crate::report::group_thousands;
+use serde::Serialize;
+use std::io::{self, Write};
+use std::time::{Duration, Instant};
+
+/// One configuration to time.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Cpu { threads: usize },
+    Gpu { adapter: AdapterChoice, options: GpuOptions },
+}
+
+/// Median results of one configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRow {
+    pub backend: String,
+    /// Threads, or the adapter.
+    pub on: String,
+    pub median_s: f64,
+    pub mb_per_s: f64,
+    pub tokens_per_s: f64,
+    /// Against the one-thread CPU run.
+    pub speedup: f64,
+    /// Median seconds per stage (thread-seconds; stages overlap).
+    pub stages: Vec<(String, f64)>,
+    pub runs_s: Vec<f64>,
+}
+
+/// What `bench` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub inputs: usize,
+    pub bytes: u64,
+    pub tokens: u64,
+    pub distinct: usize,
+    pub runs: usize,
+    /// Every run of every configuration printed the same counts.
+    pub identical: bool,
+    pub rows: Vec<BenchRow>,
+    /// Configurations that could not run (for example no GPU adapter).
+    pub skipped: Vec<String>,
+}
+
+/// A digest of the report order rows, so runs compare cheaply.
+fn digest(o: &Outcome) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for (w, n) in o.table.sorted_rows(None, 1) {
+        h.update(w.as_bytes());
+        h.update(&n.to_le_bytes());
+    }
+    h.digest()
+}
+
+fn once(inputs: &[Input], opts: &Options, target: &Target) -> Result<(Outcome, Duration, Duration), Error> {
+    let t = Instant::now();
+    let outcome = match target {
+        Target::Cpu { threads } => count::run(inputs, &Options { threads: *threads, ..opts.clone() }, CpuBackend)?,
+        Target::Gpu { adapter, options } => {
+            let backend = GpuBackend::open(adapter, true, options.clone(), "bench")?;
+            let open = t.elapsed();
+            let o = count::run(inputs, opts, backend)?;
+            return Ok((o, t.elapsed(), open));
+        }
+    };
+    Ok((outcome, t.elapsed(), Duration::ZERO))
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Runs every target once to warm up, then `runs` rounds, one run of each
+/// target per round. `progress` hears about each run.
+pub fn run(
+    inputs: &[Input],
+    opts: &Options,
+    targets: &[Target],
+    runs: usize,
+    progress: &mut dyn FnMut(&str),
+) -> Result<BenchReport, Error> {
+    let runs = runs.max(1);
+    let mut skipped = Vec::new();
+    let mut live: Vec<(&Target, String)> = Vec::new();
+    let mut reference: Option<(u64, Outcome)> = None;
+    let mut identical = true;
+    for target in targets {
+        progress(&format!("warm-up: {}", label(target, opts).1));
+        match once(inputs, opts, target) {
+            Ok((o, _, _)) => {
+                let d = digest(&o);
+                live.push((target, o.backend.clone()));
+                match &reference {
+                    None => reference = Some((d, o)),
+                    Some((r, _)) => identical &= *r == d,
+                }
+            }
+            Err(e @ (Error::NoAdapter(_) | Error::Gpu(_))) if matches!(target, Target::Gpu { .. }) => {
+                skipped.push(format!("gpu: {e}"));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let Some((ref_digest, ref_outcome)) = reference else {
+        return Err(Error::Config("nothing could run".into()));
+    };
+    // (wall, stages, device open) per run.
+    let mut samples: Vec<Vec<(f64, Stages, f64)>> = vec![Vec::new(); live.len()];
+    for round in 0..runs {
+        for (i, (target, _)) in live.iter().enumerate() {
+            progress(&format!("run {}/{runs}: {}", round + 1, label(target, opts).1));
+            let (o, wall, open) = once(inputs, opts, target)?;
+            identical &= digest(&o) == ref_digest;
+            samples[i].push((wall.as_secs_f64(), o.stages, open.as_secs_f64()));
+        }
+    }
+    let bytes = ref_outcome.bytes;
+    let tokens = ref_outcome.table.total();
+    let mut rows: Vec<BenchRow> = live
+        .iter()
+        .zip(&samples)
+        .map(|((target, description), s)| {
+            let runs_s: Vec<f64> = s.iter().map(|x| x.0).collect();
+            let med = median(&mut runs_s.clone());
+            let stage = |f: &dyn Fn(&(f64, Stages, f64)) -> f64| median(&mut s.iter().map(f).collect::<Vec<_>>());
+            let mut stages = vec![
+                ("read+decode".to_string(), stage(&|x| x.1.read_decode.as_secs_f64())),
+                ("tokenize+hash".to_string(), stage(&|x| x.1.tokenize_hash.as_secs_f64())),
+                ("count".to_string(), stage(&|x| x.1.count.as_secs_f64())),
+            ];
+            if matches!(target, Target::Gpu { .. }) {
+                stages.push(("gpu open".into(), stage(&|x| x.2)));
+                let names: Vec<String> = s[0].1.backend.iter().map(|b| b.0.clone()).collect();
+                for (k, name) in names.into_iter().enumerate() {
+                    stages.push((name, stage(&|x| x.1.backend.get(k).map_or(0.0, |b| b.1.as_secs_f64()))));
+                }
+            }
+            let (backend, on) = label(target, opts);
+            BenchRow {
+                backend,
+                // "gpu: ADAPTER (backend, type); why" -> "ADAPTER (backend, type)"
+                on: match target {
+                    Target::Gpu { .. } => {
+                        description.trim_start_matches("gpu: ").split("; ").next().unwrap_or("").to_string()
+                    }
+                    Target::Cpu { .. } => on,
+                },
+                median_s: med,
+                mb_per_s: bytes as f64 / 1e6 / med,
+                tokens_per_s: tokens as f64 / med,
+                speedup: 0.0,
+                stages,
+                runs_s,
+            }
+        })
+        .collect();
+    let base = rows.iter().find(|r| r.backend == "cpu" && r.on == "1 thread").map(|r| r.median_s);
+    for r in &mut rows {
+        r.speedup = base.map_or(0.0, |b| b / r.median_s);
+    }
+    Ok(BenchReport {
+        inputs: ref_outcome.inputs_read,
+        bytes,
+        tokens,
+        distinct: ref_outcome.table.len(),
+        runs,
+        identical,
+        rows,
+        skipped,
+    })
+}
+
+fn label(target: &Target, opts: &Options) -> (String, String) {
+    match target {
+        Target::Cpu { threads } => {
+            let n = if *threads == 0 { opts.threads() } else { *threads };
+            ("cpu".into(), if n == 1 { "1 thread".into() } else { format!("{n} threads") })
+        }
+        Target::Gpu { .. } => ("gpu".into(), "gpu".into()),
+    }
+}
+
+impl BenchReport {
+    /// Writes the report as an aligned table.
+    pub fn write_table(&self, out: &mut dyn Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "input: {} file(s), {} bytes, {} tokens, {} distinct; median of {} runs after a warm-up; outputs {}",
+            self.inputs,
+            group_thousands(self.bytes),
+            group_thousands(self.tokens),
+            group_thousands(self.distinct as u64),
+            self.runs,
+            if self.identical { "identical" } else { "DIFFER" }
+        )?;
+        writeln!(
+            out,
+            "{:<4} {:<44} {:>9} {:>8} {:>9} {:>8}  stages (median thread-seconds)",
+            "", "on", "median", "MB/s", "Mtok/s", "speedup"
+        )?;
+        for r in &self.rows {
+            let stages: Vec<String> = r.stages.iter().map(|(n, s)| format!("{n} {s:.3}")).collect();
+            let on: String = r.on.chars().take(44).collect();
+            writeln!(
+                out,
+                "{:<4} {:<44} {:>7.3} s {:>8.1} {:>9.2} {:>7.2}x  {}",
+                r.backend,
+                on,
+                r.median_s,
+                r.mb_per_s,
+                r.tokens_per_s / 1e6,
+                r.speedup,
+                stages.join(", ")
+            )?;
+        }
+        for s in &self.skipped {
+            writeln!(out, "skipped {s}")?;
+        }
+        Ok(())
+    }
+}
