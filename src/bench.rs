@@ -141,7 +141,9 @@ pub fn run(
                 ("read+decode".to_string(), stage(&|x| x.1.read_decode.as_secs_f64())),
                 ("tokenize+hash".to_string(), stage(&|x| x.1.tokenize_hash.as_secs_f64())),
                 ("count".to_string(), stage(&|x| x.1.count.as_secs_f64())),
+                ("tokenize+hash+count".to_string(), stage(&|x| x.1.tokenize_hash_count.as_secs_f64())),
             ];
+            stages.retain(|(_, t)| *t > 0.0);
             if matches!(target, Target::Gpu { .. }) {
                 stages.push(("gpu open".into(), stage(&|x| x.2)));
                 let names: Vec<String> = s[0].1.backend.iter().map(|b| b.0.clone()).collect();

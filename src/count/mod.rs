@@ -32,6 +32,11 @@ pub trait Backend: Sync {
     fn local(&self) -> Self::Local;
     /// Counts the tokens of `batch`. The batch may be taken; it is cleared after.
     fn add(&self, local: &mut Self::Local, batch: &mut TokenBatch) -> Result<(), Error>;
+    /// Tokenizes and counts `text` in one pass, where the backend can do that
+    /// better than through a batch (the CPU table); `None` means "use `add`".
+    fn add_text(&self, _local: &mut Self::Local, _tokenizer: &Tokenizer, _text: &str) -> Option<Result<(), Error>> {
+        None
+    }
     fn merge(&self, a: Self::Local, b: Self::Local) -> Self::Local;
     fn finish(self, local: Self::Local) -> Result<Finished, Error>;
 }
@@ -94,6 +99,8 @@ pub struct Stages {
     pub tokenize_hash: Duration,
     /// Counting, summed over workers, plus the backend's final work.
     pub count: Duration,
+    /// Tokenizing, hashing and counting done in one pass (the CPU backend).
+    pub tokenize_hash_count: Duration,
     /// Backend-specific stages.
     pub backend: Vec<(String, Duration)>,
     pub wall: Duration,
@@ -119,6 +126,7 @@ struct Worker<L> {
     batch: TokenBatch,
     tokenize: Duration,
     count: Duration,
+    one_pass: Duration,
 }
 
 /// Counts `inputs` with `backend`.
@@ -140,6 +148,7 @@ pub fn run<B: Backend>(inputs: &[Input], opts: &Options, backend: B) -> Result<O
         batch: TokenBatch::new(),
         tokenize: Duration::ZERO,
         count: Duration::ZERO,
+        one_pass: Duration::ZERO,
     };
 
     let (read, worker) = std::thread::scope(|s| {
@@ -153,16 +162,26 @@ pub fn run<B: Backend>(inputs: &[Input], opts: &Options, backend: B) -> Result<O
                         return w; // keep draining so the reader never blocks
                     }
                     let t0 = Instant::now();
-                    tokenizer.tokenize(&chunk, &mut w.batch);
-                    let t1 = Instant::now();
-                    if let Err(e) = backend_ref.add(&mut w.local, &mut w.batch) {
+                    let result = match backend_ref.add_text(&mut w.local, &tokenizer, &chunk) {
+                        Some(r) => {
+                            w.one_pass += t0.elapsed();
+                            r
+                        }
+                        None => {
+                            tokenizer.tokenize(&chunk, &mut w.batch);
+                            let t1 = Instant::now();
+                            let r = backend_ref.add(&mut w.local, &mut w.batch);
+                            w.batch.clear();
+                            w.tokenize += t1 - t0;
+                            w.count += t1.elapsed();
+                            r
+                        }
+                    };
+                    if let Err(e) = result {
                         if let Ok(mut f) = failure.lock() {
                             f.get_or_insert(e);
                         }
                     }
-                    w.batch.clear();
-                    w.tokenize += t1 - t0;
-                    w.count += t1.elapsed();
                     w
                 })
                 .reduce(new_worker, |a, b| Worker {
@@ -170,6 +189,7 @@ pub fn run<B: Backend>(inputs: &[Input], opts: &Options, backend: B) -> Result<O
                     batch: TokenBatch::new(),
                     tokenize: a.tokenize + b.tokenize,
                     count: a.count + b.count,
+                    one_pass: a.one_pass + b.one_pass,
                 })
         });
         (reading.join(), worker)
@@ -185,6 +205,7 @@ pub fn run<B: Backend>(inputs: &[Input], opts: &Options, backend: B) -> Result<O
         read_decode: read.busy,
         tokenize_hash: worker.tokenize,
         count: worker.count + t_finish.elapsed(),
+        tokenize_hash_count: worker.one_pass,
         backend: finished.stages,
         wall: started.elapsed(),
     };

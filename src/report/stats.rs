@@ -31,6 +31,9 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome, resolve: Duration, output: 
     writeln!(out, "stages (thread-seconds; stages overlap):")?;
     let mut line = |name: &str, d: Duration| writeln!(out, "  {name:<24} {:>9.3} s", d.as_secs_f64());
     line("read+decode", s.read_decode)?;
+    if !s.tokenize_hash_count.is_zero() {
+        line("tokenize+hash+count", s.tokenize_hash_count)?;
+    }
     line("tokenize+hash", s.tokenize_hash)?;
     line("count", s.count)?;
     for (name, d) in &s.backend {

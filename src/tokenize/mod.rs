@@ -10,6 +10,8 @@ mod batch;
 pub use batch::{TokenBatch, TokenRecord};
 
 use crate::hash::KeyHash;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 /// What a token is.
@@ -51,10 +53,94 @@ const fn ascii_table(mode: Mode) -> [bool; 128] {
 const WORDS_ASCII: [bool; 128] = ascii_table(Mode::Words);
 const WHITESPACE_ASCII: [bool; 128] = ascii_table(Mode::Whitespace);
 
-/// Whether a non-ASCII character belongs to a token in `words` mode.
+/// Whether a character belongs to a token in `words` mode.
 #[inline]
 pub fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c.general_category_group() == GeneralCategoryGroup::Mark
+}
+
+/// [`is_word_char`] for the Basic Multilingual Plane as a bitmap, each block
+/// of 64 code points filled on first use: a bit test instead of two table
+/// searches per character, and no start-up cost for scripts never seen.
+struct WordMap {
+    bits: [AtomicU64; 1024],
+    filled: [AtomicU64; 16],
+}
+
+static WORD_MAP: WordMap =
+    WordMap { bits: [const { AtomicU64::new(0) }; 1024], filled: [const { AtomicU64::new(0) }; 16] };
+
+#[inline]
+fn is_word_char_fast(c: char) -> bool {
+    let cp = c as u32;
+    if cp >= 0x10000 {
+        return is_word_char(c);
+    }
+    let block = (cp >> 6) as usize;
+    let flag = 1u64 << (block & 63);
+    if WORD_MAP.filled[block >> 6].load(Ordering::Acquire) & flag == 0 {
+        let mut bits = 0u64;
+        for i in 0..64u32 {
+            if char::from_u32((block as u32) << 6 | i).is_some_and(is_word_char) {
+                bits |= 1 << i;
+            }
+        }
+        // Racing threads store the same bits; the flag is published after them.
+        WORD_MAP.bits[block].store(bits, Ordering::Relaxed);
+        WORD_MAP.filled[block >> 6].fetch_or(flag, Ordering::Release);
+    }
+    WORD_MAP.bits[block].load(Ordering::Relaxed) >> (cp & 63) & 1 == 1
+}
+
+/// Single-character lowercase mappings of U+0000..U+07FF (Latin, Greek,
+/// Cyrillic, Armenian, Hebrew, Arabic); 0 where the mapping is longer (U+0130).
+fn lower_table() -> &'static [u32; 0x800] {
+    static TABLE: OnceLock<Box<[u32; 0x800]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = Box::new([0u32; 0x800]);
+        for cp in 0..0x800u32 {
+            if let Some(c) = char::from_u32(cp) {
+                let mut l = c.to_lowercase();
+                if let (Some(one), None) = (l.next(), l.next()) {
+                    t[cp as usize] = one as u32;
+                }
+            }
+        }
+        t
+    })
+}
+
+/// Appends `token` lowercased as `str::to_lowercase` would.
+#[inline]
+fn lower_into(token: &str, ascii: bool, out: &mut Vec<u8>) {
+    if ascii {
+        let at = out.len();
+        out.extend_from_slice(token.as_bytes());
+        out[at..].make_ascii_lowercase();
+    } else if token.contains('Σ') {
+        // Only capital sigma lowercases by context (final ς); let std decide.
+        out.extend_from_slice(token.to_lowercase().as_bytes());
+    } else {
+        let table = lower_table();
+        for c in token.chars() {
+            push_lower(out, c, table);
+        }
+    }
+}
+
+/// Appends the lowercase of `c` (as `char::to_lowercase`).
+#[inline]
+fn push_lower(out: &mut Vec<u8>, c: char, table: &[u32; 0x800]) {
+    let mut buf = [0u8; 4];
+    let cp = c as u32;
+    if cp < 0x800 && table[cp as usize] != 0 {
+        let l = char::from_u32(table[cp as usize]).unwrap_or(c);
+        out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+    } else {
+        for l in c.to_lowercase() {
+            out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
+        }
+    }
 }
 
 /// Decodes the character starting at `i` in valid UTF-8, with its length.
@@ -80,7 +166,7 @@ impl Tokenizer {
     #[inline]
     pub fn for_each_raw(&self, text: &str, mut f: impl FnMut(&str, bool)) {
         match self.mode {
-            Mode::Words => scan(text, &WORDS_ASCII, is_word_char, &mut f),
+            Mode::Words => scan(text, &WORDS_ASCII, is_word_char_fast, &mut f),
             Mode::Whitespace => scan(text, &WHITESPACE_ASCII, |c| !c.is_whitespace(), &mut f),
         }
     }
@@ -94,21 +180,29 @@ impl Tokenizer {
     #[inline]
     fn push(&self, token: &str, ascii: bool, batch: &mut TokenBatch) {
         let start = batch.begin();
-        let out = batch.bytes_mut();
         if self.keep_case {
-            out.extend_from_slice(token.as_bytes());
-        } else if ascii {
-            out.extend(token.bytes().map(|b| b.to_ascii_lowercase()));
-        } else if token.contains('Σ') {
-            // Only capital sigma lowercases by context (final ς); let std decide.
-            out.extend_from_slice(token.to_lowercase().as_bytes());
+            batch.bytes_mut().extend_from_slice(token.as_bytes());
         } else {
-            let mut buf = [0u8; 4];
-            for c in token.chars().flat_map(char::to_lowercase) {
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+            lower_into(token, ascii, batch.bytes_mut());
         }
         batch.seal(start, self.hash);
+    }
+
+    /// Calls `f(key, normalized bytes)` for every token of `text`, in one pass
+    /// and without a batch: tokens that need no change come straight from
+    /// `text`, the others are lowercased into `scratch`.
+    #[inline]
+    pub fn for_each_token(&self, text: &str, scratch: &mut Vec<u8>, mut f: impl FnMut(u64, &[u8])) {
+        self.for_each_raw(text, |token, ascii| {
+            let bytes = if self.keep_case || (ascii && !token.bytes().any(|b| b.is_ascii_uppercase())) {
+                token.as_bytes()
+            } else {
+                scratch.clear();
+                lower_into(token, ascii, scratch);
+                &scratch[..]
+            };
+            f(self.hash.hash(bytes), bytes)
+        });
     }
 
     /// The normalized form of one token (what `tokenize` stores for it).
@@ -178,3 +272,19 @@ fn scan(text: &str, ascii: &[bool; 128], non_ascii: impl Fn(char) -> bool, f: &m
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn bitmap_and_lowercase_table_match_the_definitions() {
+        for cp in 0..0x10000u32 {
+            let Some(c) = char::from_u32(cp) else { continue };
+            assert_eq!(is_word_char_fast(c), is_word_char(c), "U+{cp:04X}");
+            let mut fast = Vec::new();
+            push_lower(&mut fast, c, lower_table());
+            assert_eq!(String::from_utf8(fast).unwrap(), c.to_lowercase().collect::<String>(), "U+{cp:04X}");
+        }
+    }
+}

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 const SHADER: &str = include_str!("../../../shaders/count.wgsl");
+const ARGS_SHADER: &str = include_str!("../../../shaders/finalize_args.wgsl");
 const WORKGROUP: u32 = 256;
 const RESIDENT: u32 = u32::MAX;
 /// Iterations a shader loop may run (see `GpuOptions::max_token_bytes`).
@@ -136,6 +137,9 @@ pub struct GpuTable {
     opts: GpuOptions,
     pipeline_insert: wgpu::ComputePipeline,
     pipeline_finalize: wgpu::ComputePipeline,
+    pipeline_args: wgpu::ComputePipeline,
+    args_bind_group: wgpu::BindGroup,
+    finalize_args: wgpu::Buffer,
     layout: wgpu::BindGroupLayout,
     params: wgpu::Buffer,
     counters: wgpu::Buffer,
@@ -241,6 +245,26 @@ impl GpuTable {
         };
         let pipeline_insert = pipeline("insert");
         let pipeline_finalize = pipeline("finalize");
+        let args_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("finalize_args.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(ARGS_SHADER.into()),
+        });
+        let args_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("finalize args"),
+            entries: &[entry(0, read), entry(1, write)],
+        });
+        let pipeline_args = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("finalize args"),
+            layout: Some(&device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                label: Some("finalize args"),
+                bind_group_layouts: &[Some(&args_layout)],
+                immediate_size: 0,
+            })),
+            module: &args_module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
 
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("params"),
@@ -289,12 +313,24 @@ impl GpuTable {
         }
         let bind_group =
             Self::bind(&ctx.device, &layout, [&params, &tokens, &text, &table, &arena, &counters, &claimed, &spill]);
+        let finalize_args = storage(device, "finalize args", 12, wgpu::BufferUsages::INDIRECT);
+        let args_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("finalize args"),
+            layout: &pipeline_args.get_bind_group_layout(0),
+            entries: &[
+                wgpu::BindGroupEntry { binding: 0, resource: counters.as_entire_binding() },
+                wgpu::BindGroupEntry { binding: 1, resource: finalize_args.as_entire_binding() },
+            ],
+        });
         ctx.check()?;
         Ok(GpuTable {
             ctx,
             opts,
             pipeline_insert,
             pipeline_finalize,
+            pipeline_args,
+            args_bind_group,
+            finalize_args,
             layout,
             params,
             counters,
@@ -421,16 +457,26 @@ impl GpuTable {
         let t = Instant::now();
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
         let groups = n.div_ceil(WORKGROUP);
-        for (k, pipeline) in [&self.pipeline_insert, &self.pipeline_finalize].into_iter().enumerate() {
+        for k in 0..2u32 {
             let timestamp_writes = self.queries.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
                 query_set: set,
-                beginning_of_pass_write_index: Some(2 * k as u32),
-                end_of_pass_write_index: Some(2 * k as u32 + 1),
+                beginning_of_pass_write_index: Some(2 * k),
+                end_of_pass_write_index: Some(2 * k + 1),
             });
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
-            pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &self.bind_group, &[]);
-            pass.dispatch_workgroups(groups, 1, 1);
+            if k == 0 {
+                pass.set_pipeline(&self.pipeline_insert);
+                pass.set_bind_group(0, &self.bind_group, &[]);
+                pass.dispatch_workgroups(groups, 1, 1);
+            } else {
+                // One invocation per claimed slot, counted on the device.
+                pass.set_pipeline(&self.pipeline_args);
+                pass.set_bind_group(0, &self.args_bind_group, &[]);
+                pass.dispatch_workgroups(1, 1, 1);
+                pass.set_pipeline(&self.pipeline_finalize);
+                pass.set_bind_group(0, &self.bind_group, &[]);
+                pass.dispatch_workgroups_indirect(&self.finalize_args, 0);
+            }
         }
         enc.copy_buffer_to_buffer(&self.counters, 0, &self.status, 0, COUNTERS_BYTES);
         if let Some((set, resolve)) = &self.queries {
