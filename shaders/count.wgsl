@@ -9,7 +9,7 @@
 //   0 params   uniform     batch size, table mask, probe limit, arena size
 //   1 tokens   read        vec4<u32>(key_lo, key_hi, start_word, len_bytes) per token
 //   2 text     read        token bytes; each token starts on a word and is zero-padded
-//   3 table    read_write  slots: owner, count, key, word_off, word_len
+//   3 table    read_write  slots: owner, count, key, word_off, word_len, first two words
 //   4 arena    read_write  bytes of every resident slot's token, zero-padded words
 //   5 counters read_write  used slots, arena words used, spilled, claimed, overflow
 //   6 claimed  read_write  slots claimed by this batch (finalize's work list)
@@ -54,6 +54,9 @@ struct Slot {
     key_hi: u32,
     word_off: u32,
     word_len: u32,
+    // The token's first two words, so most comparisons never touch the arena.
+    head0: u32,
+    head1: u32,
 }
 
 struct Counters {
@@ -98,8 +101,12 @@ fn same_as_resident(t: vec4<u32>, s: u32) -> bool {
         return false;
     }
     let a = t.z - params.base_word;
+    let n = words_of(t.w);
+    if (text[a] != table[s].head0 || (n > 1u && text[a + 1u] != table[s].head1)) {
+        return false;
+    }
     let b = table[s].word_off;
-    for (var k = 0u; k < words_of(t.w); k++) {
+    for (var k = 2u; k < n; k++) {
         if (text[a + k] != arena[b + k]) {
             return false;
         }
@@ -175,5 +182,9 @@ fn finalize(@builtin(global_invocation_id) gid: vec3<u32>) {
     table[slot].key_hi = t.y;
     table[slot].word_off = off;
     table[slot].word_len = t.w;
+    table[slot].head0 = text[a];
+    if (n > 1u) {
+        table[slot].head1 = text[a + 1u];
+    }
     atomicStore(&table[slot].owner, RESIDENT);
 }

@@ -78,6 +78,7 @@ struct Slot {
     key_hi: u32,
     word_off: u32,
     word_len: u32,
+    head: [u32; 2],
 }
 
 #[repr(C)]
