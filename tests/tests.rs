@@ -5,4 +5,5 @@ mod exactness;
 mod faults;
 mod gpu;
 mod properties;
+mod scale;
 mod util;

@@ -37,3 +37,33 @@ pub fn decode_auto(bytes: &[u8]) -> String {
     let enc = crate::input::detect(bytes, true);
     enc.decode(bytes).0.into_owned()
 }
+
+/// The fuzzing check: the first byte of `data` picks the options (tokenizer,
+/// case, encoding, chunk size), the rest is the input. Counts it with the CPU
+/// backend and returns an error unless that equals the reference counter on
+/// the same bytes decoded in one go.
+pub fn check(data: &[u8]) -> Result<(), String> {
+    use crate::count::{self, CpuBackend, Options};
+    use crate::input::{EncodingChoice, Input};
+    let (&pick, bytes) = data.split_first().unwrap_or((&0, &[]));
+    let mode = if pick & 1 == 0 { Mode::Words } else { Mode::Whitespace };
+    let keep_case = pick & 2 != 0;
+    let labels: [Option<&str>; 4] = [None, Some("utf-8"), Some("windows-1252"), Some("utf-16le")];
+    let label = labels[(pick >> 2 & 3) as usize];
+    let chunk_bytes = [1 << 20, 1, 7, 64][(pick >> 4 & 3) as usize];
+    let tokenizer = Tokenizer { mode, keep_case, ..Tokenizer::default() };
+    let (encoding, text) = match label {
+        None => (EncodingChoice::Auto, decode_auto(bytes)),
+        Some(l) => {
+            let enc = encoding_rs::Encoding::for_label(l.as_bytes()).ok_or("label")?;
+            (EncodingChoice::Fixed(enc), enc.decode_with_bom_removal(bytes).0.into_owned())
+        }
+    };
+    let opts = Options { tokenizer, encoding, chunk_bytes, threads: 2, ..Options::default() };
+    let input = Input::Memory { name: "fuzz".into(), bytes: bytes.into() };
+    let outcome = count::run(&[input], &opts, CpuBackend).map_err(|e| e.to_string())?;
+    let got: Vec<(String, u64)> =
+        outcome.table.sorted_rows(None, 1).into_iter().map(|(w, n)| (w.to_string(), n)).collect();
+    let expected = rows(&count(&text, &tokenizer));
+    if got == expected { Ok(()) } else { Err(format!("options {pick:#04x}: got {got:?}, expected {expected:?}")) }
+}
