@@ -3,6 +3,7 @@
 mod cli;
 mod exactness;
 mod faults;
+mod fuzz;
 mod gpu;
 mod properties;
 mod scale;

@@ -656,3 +656,31 @@ fn prev_pow2(x: u64) -> u32 {
 fn prev_pow2_u32(x: u32) -> u32 {
     prev_pow2(x as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses and validates a shader with naga (no GPU needed) and returns the
+    /// size of each named struct.
+    fn struct_sizes(source: &str) -> std::collections::HashMap<String, u32> {
+        let module = naga::front::wgsl::parse_str(source).unwrap_or_else(|e| panic!("{}", e.emit_to_string(source)));
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::all())
+            .validate(&module)
+            .expect("shader validates");
+        let ctx = module.to_ctx();
+        module.types.iter().filter_map(|(_, t)| Some((t.name.clone()?, t.inner.size(ctx)))).collect()
+    }
+
+    #[test]
+    fn shader_structs_match_the_host_layout() {
+        let count = struct_sizes(SHADER);
+        assert_eq!(count["Slot"] as u64, SLOT_BYTES);
+        assert_eq!(count["Params"] as usize, std::mem::size_of::<Params>());
+        // The host counter block is padded to 32 bytes; the shader uses its first five words.
+        assert_eq!(count["Counters"], 20);
+        assert!(COUNTERS_BYTES >= 20);
+        let args = struct_sizes(ARGS_SHADER);
+        assert_eq!(args["Counters"], count["Counters"], "finalize_args.wgsl reads count.wgsl's counters");
+    }
+}
