@@ -2,7 +2,7 @@
 //! one-line error naming the input, the other inputs still counted, and never
 //! a panic.
 
-use crate::util::{Dir, gpu_available, gpucount, tsv};
+use crate::util::{Dir, cpu_output, gpu_available, gpucount, tsv};
 use predicates::prelude::*;
 use std::process::Stdio;
 
@@ -228,7 +228,7 @@ fn auto_falls_back_to_the_cpu_when_the_gpu_fails() {
     }
     let d = Dir::new();
     let f = d.write("z.txt", gpucount::sample::ZipfText { words: 20_000, ..Default::default() }.to_text());
-    let expected = gpucount().arg(&f).args(["--backend", "cpu"]).assert().success().get_output().stdout.clone();
+    let expected = cpu_output(&f);
     for fault in ["lose-device-after:1", "oversized-allocation"] {
         gpucount()
             .arg(&f)
@@ -249,7 +249,7 @@ fn smaller_adapter_limits_still_count_exactly() {
     }
     let d = Dir::new();
     let f = d.write("z.txt", gpucount::sample::ZipfText { words: 50_000, ..Default::default() }.to_text());
-    let expected = gpucount().arg(&f).args(["--backend", "cpu"]).assert().success().get_output().stdout.clone();
+    let expected = cpu_output(&f);
     for binding in ["4096", "65536"] {
         gpucount()
             .arg(&f)

@@ -33,6 +33,11 @@ pub fn gpucount() -> assert_cmd::Command {
     assert_cmd::Command::new(env!("CARGO_BIN_EXE_gpucount"))
 }
 
+/// What `gpucount --backend cpu FILE` prints.
+pub fn cpu_output(file: &Path) -> Vec<u8> {
+    gpucount().arg(file).args(["--backend", "cpu"]).assert().success().get_output().stdout.clone()
+}
+
 /// Parses TSV output into (word, count) rows, in order.
 pub fn tsv(out: &[u8]) -> Vec<(String, u64)> {
     std::str::from_utf8(out)

@@ -201,11 +201,13 @@ pub fn run<B: Backend>(inputs: &[Input], opts: &Options, backend: B) -> Result<O
     let t_finish = Instant::now();
     let description = backend.describe();
     let finished = backend.finish(worker.local)?;
+    // The backend's last work belongs to whichever counting stage ran.
+    let finish = t_finish.elapsed();
     let stages = Stages {
         read_decode: read.busy,
         tokenize_hash: worker.tokenize,
-        count: worker.count + t_finish.elapsed(),
-        tokenize_hash_count: worker.one_pass,
+        count: worker.count + if worker.one_pass.is_zero() { finish } else { Duration::ZERO },
+        tokenize_hash_count: worker.one_pass + if worker.one_pass.is_zero() { Duration::ZERO } else { finish },
         backend: finished.stages,
         wall: started.elapsed(),
     };

@@ -31,11 +31,15 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome, resolve: Duration, output: 
     writeln!(out, "stages (thread-seconds; stages overlap):")?;
     let mut line = |name: &str, d: Duration| writeln!(out, "  {name:<24} {:>9.3} s", d.as_secs_f64());
     line("read+decode", s.read_decode)?;
-    if !s.tokenize_hash_count.is_zero() {
-        line("tokenize+hash+count", s.tokenize_hash_count)?;
+    // The CPU backend tokenizes, hashes and counts in one pass per chunk; the
+    // GPU backend tokenizes into batches and counts on the device.
+    for (name, d) in
+        [("tokenize+hash+count", s.tokenize_hash_count), ("tokenize+hash", s.tokenize_hash), ("count", s.count)]
+    {
+        if !d.is_zero() {
+            line(name, d)?;
+        }
     }
-    line("tokenize+hash", s.tokenize_hash)?;
-    line("count", s.count)?;
     for (name, d) in &s.backend {
         line(&format!("  {name}"), *d)?;
     }
