@@ -7,19 +7,18 @@ use std::collections::BinaryHeap;
 use std::path::Path;
 use std::process::Command;
 
-/// Runs `gpucount ARGS`, returns (exit code, peak resident set in bytes).
+/// Runs `gpucount ARGS --stats`, returns (exit code, peak resident set in
+/// bytes as the run itself reports it). A parent's view (wait4's ru_maxrss)
+/// would include the test process, whose memory a spawned child inherits.
 fn run_measured(args: &[&std::ffi::OsStr]) -> (i32, u64) {
-    let child = Command::new(env!("CARGO_BIN_EXE_gpucount")).args(args).spawn().unwrap();
-    let pid = child.id() as libc::pid_t;
-    std::mem::forget(child); // reaped below, with its resource usage
-    let mut status = 0;
-    // SAFETY: rusage is plain old data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is a child of this process that nothing else waits for.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid);
-    assert!(libc::WIFEXITED(status), "gpucount died: status {status}");
-    (libc::WEXITSTATUS(status), usage.ru_maxrss as u64 * 1024)
+    let out = Command::new(env!("CARGO_BIN_EXE_gpucount")).args(args).arg("--stats").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mb: u64 = err
+        .lines()
+        .find_map(|l| l.strip_prefix("memory:   peak resident "))
+        .and_then(|l| l.trim_end_matches(" MB").parse().ok())
+        .unwrap_or_else(|| panic!("no peak memory in --stats: {err}"));
+    (out.status.code().expect("exited"), mb << 20)
 }
 
 fn json(path: &Path) -> serde_json::Value {

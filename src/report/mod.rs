@@ -3,7 +3,7 @@
 
 mod stats;
 
-pub use stats::write_stats;
+pub use stats::{peak_resident_bytes, write_stats};
 
 use crate::count::Outcome;
 use serde::Serialize;

@@ -45,8 +45,19 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome, resolve: Duration, output: 
     }
     line("resolve", resolve)?;
     line("sort+output", output)?;
+    if let Some(peak) = peak_resident_bytes() {
+        writeln!(out, "memory:   peak resident {} MB", peak >> 20)?;
+    }
     let wall = s.wall + resolve + output;
     let mbps = o.bytes as f64 / 1e6 / wall.as_secs_f64().max(1e-9);
     writeln!(out, "wall:     {:.3} s, {mbps:.1} MB/s", wall.as_secs_f64())?;
     Ok(())
+}
+
+/// The process's peak resident set (VmHWM), where the OS reports it (Linux).
+pub fn peak_resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
