@@ -211,15 +211,15 @@ impl BenchReport {
         )?;
         writeln!(
             out,
-            "{:<4} {:<44} {:>9} {:>8} {:>9} {:>8}  stages (median thread-seconds)",
+            "{:<4} {:<50} {:>9} {:>8} {:>9} {:>8}  stages (median thread-seconds)",
             "", "on", "median", "MB/s", "Mtok/s", "speedup"
         )?;
         for r in &self.rows {
             let stages: Vec<String> = r.stages.iter().map(|(n, s)| format!("{n} {s:.3}")).collect();
-            let on: String = r.on.chars().take(44).collect();
+            let on: String = r.on.chars().take(50).collect();
             writeln!(
                 out,
-                "{:<4} {:<44} {:>7.3} s {:>8.1} {:>9.2} {:>7.2}x  {}",
+                "{:<4} {:<50} {:>7.3} s {:>8.1} {:>9.2} {:>7.2}x  {}",
                 r.backend,
                 on,
                 r.median_s,
