@@ -250,3 +250,28 @@ fn output_to_a_fifo_writes_in_place() {
     use std::os::unix::fs::FileTypeExt;
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "a special file must never be replaced");
 }
+
+#[test]
+fn bench_times_each_configuration_and_checks_outputs() {
+    let d = Dir::new();
+    let f = d.write("z.txt", gpucount::sample::ZipfText { words: 20_000, ..Default::default() }.to_text());
+    let out = gpucount()
+        .args(["bench", "--runs", "2", "--no-gpu", "--format", "json", "--threads", "2"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("bench: run 2/2"))
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["identical"], true);
+    assert_eq!(v["tokens"], 20_000);
+    let rows = v["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["on"], "1 thread");
+    assert_eq!(rows[0]["speedup"], 1.0);
+    assert_eq!(rows[1]["on"], "2 threads");
+    assert_eq!(rows[1]["runs_s"].as_array().unwrap().len(), 2);
+    gpucount().args(["bench", "-"]).assert().code(2).stderr(predicate::str::contains("cannot re-read stdin"));
+}
