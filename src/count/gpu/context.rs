@@ -186,7 +186,7 @@ impl GpuContext {
     }
 
     /// Records a failure as if wgpu had reported it (used by fault-injection tests).
-    pub fn inject_failure(&self, msg: &str) {
+    pub(crate) fn inject_failure(&self, msg: &str) {
         if let Ok(mut f) = self.failure.lock() {
             f.get_or_insert_with(|| msg.to_string());
         }

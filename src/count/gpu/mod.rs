@@ -76,7 +76,7 @@ impl Backend for GpuBackend {
     fn merge(&self, _: (), _: ()) {}
 
     fn finish(self, _: ()) -> Result<Finished, Error> {
-        let (table, times, stats, _ctx) = self.table.into_inner().map_err(poisoned)?.finish()?;
+        let (table, times, stats) = self.table.into_inner().map_err(poisoned)?.finish()?;
         let mut stages = vec![("gpu upload".to_string(), times.upload), ("gpu wait".to_string(), times.wait)];
         if let Some(d) = times.insert_kernel {
             stages.push(("gpu insert kernel".into(), d));

@@ -154,7 +154,6 @@ pub struct GpuTable {
     arena: wgpu::Buffer,
     bind_group: wgpu::BindGroup,
     /// Limits derived from the adapter.
-    max_binding: u64,
     batch_tokens: u32,
     max_slots: u32,
     max_arena_words: u64,
@@ -344,7 +343,6 @@ impl GpuTable {
             table,
             arena,
             bind_group,
-            max_binding,
             batch_tokens,
             max_slots,
             max_arena_words,
@@ -385,11 +383,6 @@ impl GpuTable {
                 &self.spill,
             ],
         );
-    }
-
-    /// The adapter, for `--stats`.
-    pub fn context(&self) -> &GpuContext {
-        &self.ctx
     }
 
     /// Counts every token of `batch`: in pieces that fit the adapter's limits,
@@ -604,11 +597,11 @@ impl GpuTable {
     }
 
     /// Drains the device and returns the exact counts.
-    pub fn finish(mut self) -> Result<(CountTable, GpuTimes, GpuCounters, GpuContext), Error> {
+    pub fn finish(mut self) -> Result<(CountTable, GpuTimes, GpuCounters), Error> {
         self.flush()?;
         self.ctx.check()?;
         self.stats.final_slots = self.slots;
-        Ok((self.host, self.times, self.stats, self.ctx))
+        Ok((self.host, self.times, self.stats))
     }
 
     fn staging(&self, label: &str, size: u64) -> wgpu::Buffer {
@@ -641,11 +634,6 @@ impl GpuTable {
         };
         buffer.unmap();
         Ok(data)
-    }
-
-    /// The largest storage binding this table may use.
-    pub fn max_binding(&self) -> u64 {
-        self.max_binding
     }
 }
 
