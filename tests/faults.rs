@@ -259,3 +259,25 @@ fn smaller_adapter_limits_still_count_exactly() {
             .stdout(expected.clone());
     }
 }
+
+#[test]
+fn a_token_past_the_limit_ends_its_input_with_an_error() {
+    let d = Dir::new();
+    let f = d.write("giant.txt", format!("before {} after", "x".repeat(50_000)));
+    let ok = d.write("ok.txt", "other");
+    let out = gpucount()
+        .arg(&f)
+        .arg(&ok)
+        .args(["--max-token-bytes", "10000", "--chunk-bytes", "1000"])
+        .assert()
+        .code(2)
+        .stdout("before\t1\nother\t1\n")
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(&format!("gpucount: {}: more than 10000 bytes without an ASCII separator", f.display())),
+        "{err}"
+    );
+}

@@ -133,6 +133,8 @@ pub struct TextArgs {
     pub weak_hash_bits: Option<u32>,
     #[arg(long, hide = true)]
     pub chunk_bytes: Option<usize>,
+    #[arg(long, hide = true)]
+    pub max_token_bytes: Option<usize>,
 }
 
 /// GPU choice and (hidden) test hooks for tiny tables and faults.
@@ -190,6 +192,9 @@ impl TextArgs {
         };
         if let Some(c) = self.chunk_bytes {
             options.chunk_bytes = c.max(1);
+        }
+        if let Some(m) = self.max_token_bytes {
+            options.max_token_bytes = m;
         }
         Ok(options)
     }

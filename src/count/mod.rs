@@ -68,6 +68,8 @@ pub struct Options {
     pub threads: usize,
     /// Target size of a text chunk handed to a worker.
     pub chunk_bytes: usize,
+    /// Longest token accepted (see [`Reader::max_token_bytes`]).
+    pub max_token_bytes: usize,
     pub progress: Option<std::sync::Arc<Progress>>,
 }
 
@@ -78,6 +80,7 @@ impl Default for Options {
             encoding: EncodingChoice::Auto,
             threads: 0,
             chunk_bytes: 1 << 20,
+            max_token_bytes: crate::input::MAX_TOKEN_BYTES,
             progress: None,
         }
     }
@@ -138,7 +141,12 @@ pub fn run<B: Backend>(inputs: &[Input], opts: &Options, backend: B) -> Result<O
         .thread_name(|i| format!("gpucount-worker-{i}"))
         .build()
         .map_err(|e| Error::Config(format!("cannot start {threads} threads: {e}")))?;
-    let reader = Reader { encoding: opts.encoding, chunk_bytes: opts.chunk_bytes.max(1), tokenizer: opts.tokenizer };
+    let reader = Reader {
+        encoding: opts.encoding,
+        chunk_bytes: opts.chunk_bytes.max(1),
+        max_token_bytes: opts.max_token_bytes,
+        tokenizer: opts.tokenizer,
+    };
     let (tx, rx) = crossbeam_channel::bounded::<String>(threads * 2);
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let tokenizer = opts.tokenizer;

@@ -8,7 +8,7 @@ mod decode;
 mod reader;
 
 pub use decode::{EncodingChoice, detect};
-pub use reader::{DocInfo, Reader};
+pub use reader::{DocInfo, MAX_TOKEN_BYTES, Reader};
 
 use crate::error::InputError;
 use std::fmt;

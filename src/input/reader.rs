@@ -26,13 +26,19 @@ pub struct DocInfo {
 pub struct Reader {
     pub encoding: EncodingChoice,
     pub chunk_bytes: usize,
+    /// Longest token accepted; a longer one ends the input with an error
+    /// (what came before it is counted). Keeps memory and 32-bit lengths bounded.
+    pub max_token_bytes: usize,
     /// Decides where a chunk may be cut.
     pub tokenizer: Tokenizer,
 }
 
+/// Default [`Reader::max_token_bytes`]: 1 GiB.
+pub const MAX_TOKEN_BYTES: usize = 1 << 30;
+
 impl Reader {
     pub fn new(encoding: EncodingChoice, tokenizer: Tokenizer) -> Self {
-        Reader { encoding, chunk_bytes: 1 << 20, tokenizer }
+        Reader { encoding, chunk_bytes: 1 << 20, max_token_bytes: MAX_TOKEN_BYTES, tokenizer }
     }
 
     /// Reads `input`, calling `sink` with each chunk and `progress` with raw
@@ -106,6 +112,12 @@ impl Reader {
             }
             offset += buf.len() as u64;
             chunker.flush_full();
+            if chunker.pending.len() > self.max_token_bytes.max(self.chunk_bytes) {
+                return Err(format!(
+                    "more than {} bytes without an ASCII separator before byte {offset} (a token that long is not counted); the input was counted up to it",
+                    self.max_token_bytes
+                ));
+            }
             if eof {
                 break;
             }
