@@ -320,7 +320,15 @@ fn count_command(paths: &[PathBuf], config: &Config) -> ExitCode {
     let bar = progress_bar(total);
     if let Some(bar) = &bar {
         let bar = bar.clone();
-        options.progress = Some(std::sync::Arc::new(move |n| bar.inc(n)));
+        let started = Instant::now();
+        let shown = std::sync::atomic::AtomicBool::new(false);
+        options.progress = Some(std::sync::Arc::new(move |n| {
+            if !shown.load(std::sync::atomic::Ordering::Relaxed) && started.elapsed().as_secs() >= 1 {
+                shown.store(true, std::sync::atomic::Ordering::Relaxed);
+                bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            }
+            bar.inc(n)
+        }));
     }
 
     let result = match config.backend {
@@ -422,7 +430,8 @@ fn progress_bar(total: Option<u64>) -> Option<indicatif::ProgressBar> {
         Some(t) => indicatif::ProgressBar::new(t),
         None => indicatif::ProgressBar::new_spinner(),
     };
-    bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    // Hidden until the run has lasted a second: short runs never flash a bar.
+    bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     let style =
         indicatif::ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} {bytes_per_sec} {wide_bar} {eta}");
     if let Ok(s) = style {
