@@ -58,18 +58,21 @@ fn digest(o: &Outcome) -> u64 {
     h.digest()
 }
 
-fn once(inputs: &[Input], opts: &Options, target: &Target) -> Result<(Outcome, Duration, Duration), Error> {
+/// One run of `target`: its outcome, wall time, device open time and what it ran on.
+fn once(inputs: &[Input], opts: &Options, target: &Target) -> Result<(Outcome, Duration, Duration, String), Error> {
     let t = Instant::now();
-    let outcome = match target {
-        Target::Cpu { threads } => count::run(inputs, &Options { threads: *threads, ..opts.clone() }, CpuBackend)?,
+    match target {
+        Target::Cpu { threads } => {
+            let o = count::run(inputs, &Options { threads: *threads, ..opts.clone() }, CpuBackend)?;
+            Ok((o, t.elapsed(), Duration::ZERO, label(target, opts).1))
+        }
         Target::Gpu { adapter, options } => {
             let backend = GpuBackend::open(adapter, true, options.clone(), "bench")?;
-            let open = t.elapsed();
+            let (open, device) = (t.elapsed(), backend.device().to_string());
             let o = count::run(inputs, opts, backend)?;
-            return Ok((o, t.elapsed(), open));
+            Ok((o, t.elapsed(), open, device))
         }
-    };
-    Ok((outcome, t.elapsed(), Duration::ZERO))
+    }
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -101,9 +104,9 @@ pub fn run(
     for target in targets {
         progress(&format!("warm-up: {}", label(target, opts).1));
         match once(inputs, opts, target) {
-            Ok((o, _, _)) => {
+            Ok((o, _, _, on)) => {
                 let d = digest(&o);
-                live.push((target, o.backend.clone()));
+                live.push((target, on));
                 match &reference {
                     None => reference = Some((d, o)),
                     Some((r, _)) => identical &= *r == d,
@@ -123,7 +126,7 @@ pub fn run(
     for round in 0..runs {
         for (i, (target, _)) in live.iter().enumerate() {
             progress(&format!("run {}/{runs}: {}", round + 1, label(target, opts).1));
-            let (o, wall, open) = once(inputs, opts, target)?;
+            let (o, wall, open, _) = once(inputs, opts, target)?;
             identical &= digest(&o) == ref_digest;
             samples[i].push((wall.as_secs_f64(), o.stages, open.as_secs_f64()));
         }
@@ -133,34 +136,32 @@ pub fn run(
     let mut rows: Vec<BenchRow> = live
         .iter()
         .zip(&samples)
-        .map(|((target, description), s)| {
+        .map(|((target, on), s)| {
             let runs_s: Vec<f64> = s.iter().map(|x| x.0).collect();
             let med = median(&mut runs_s.clone());
-            let stage = |f: &dyn Fn(&(f64, Stages, f64)) -> f64| median(&mut s.iter().map(f).collect::<Vec<_>>());
-            let mut stages = vec![
-                ("read+decode".to_string(), stage(&|x| x.1.read_decode.as_secs_f64())),
-                ("tokenize+hash".to_string(), stage(&|x| x.1.tokenize_hash.as_secs_f64())),
-                ("count".to_string(), stage(&|x| x.1.count.as_secs_f64())),
-                ("tokenize+hash+count".to_string(), stage(&|x| x.1.tokenize_hash_count.as_secs_f64())),
-            ];
-            stages.retain(|(_, t)| *t > 0.0);
-            if matches!(target, Target::Gpu { .. }) {
-                stages.push(("gpu open".into(), stage(&|x| x.2)));
-                let names: Vec<String> = s[0].1.backend.iter().map(|b| b.0.clone()).collect();
-                for (k, name) in names.into_iter().enumerate() {
-                    stages.push((name, stage(&|x| x.1.backend.get(k).map_or(0.0, |b| b.1.as_secs_f64()))));
-                }
-            }
-            let (backend, on) = label(target, opts);
-            BenchRow {
-                backend,
-                // "gpu: ADAPTER (backend, type); why" -> "ADAPTER (backend, type)"
-                on: match target {
-                    Target::Gpu { .. } => {
-                        description.trim_start_matches("gpu: ").split("; ").next().unwrap_or("").to_string()
+            // Median of each named stage; the device open time is timed here.
+            let per_run: Vec<Vec<(String, f64)>> = s
+                .iter()
+                .map(|(_, stages, open)| {
+                    let mut v: Vec<(String, f64)> =
+                        stages.named().into_iter().map(|(n, d)| (n, d.as_secs_f64())).collect();
+                    if matches!(target, Target::Gpu { .. }) {
+                        v.push(("gpu open".into(), *open));
                     }
-                    Target::Cpu { .. } => on,
-                },
+                    v
+                })
+                .collect();
+            let stages = per_run[0]
+                .iter()
+                .map(|(name, _)| {
+                    let mut xs: Vec<f64> =
+                        per_run.iter().map(|run| run.iter().find(|(n, _)| n == name).map_or(0.0, |x| x.1)).collect();
+                    (name.clone(), median(&mut xs))
+                })
+                .collect();
+            BenchRow {
+                backend: label(target, opts).0,
+                on: on.clone(),
                 median_s: med,
                 mb_per_s: bytes as f64 / 1e6 / med,
                 tokens_per_s: tokens as f64 / med,

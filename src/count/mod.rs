@@ -109,6 +109,24 @@ pub struct Stages {
     pub wall: Duration,
 }
 
+impl Stages {
+    /// The stages that ran, named, in pipeline order: read+decode, then the
+    /// CPU backend's one pass (tokenize+hash+count) or the batch path's
+    /// tokenize+hash and count, then the backend's own stages.
+    pub fn named(&self) -> Vec<(String, Duration)> {
+        let counting = [
+            ("tokenize+hash+count", self.tokenize_hash_count),
+            ("tokenize+hash", self.tokenize_hash),
+            ("count", self.count),
+        ];
+        std::iter::once(("read+decode", self.read_decode))
+            .chain(counting.into_iter().filter(|(_, d)| !d.is_zero()))
+            .map(|(n, d)| (n.to_string(), d))
+            .chain(self.backend.iter().cloned())
+            .collect()
+    }
+}
+
 /// Everything a run produced.
 pub struct Outcome {
     pub table: CountTable,
@@ -209,16 +227,20 @@ pub fn run<B: Backend>(inputs: &[Input], opts: &Options, backend: B) -> Result<O
     let t_finish = Instant::now();
     let description = backend.describe();
     let finished = backend.finish(worker.local)?;
-    // The backend's last work belongs to whichever counting stage ran.
-    let finish = t_finish.elapsed();
-    let stages = Stages {
+    let mut stages = Stages {
         read_decode: read.busy,
         tokenize_hash: worker.tokenize,
-        count: worker.count + if worker.one_pass.is_zero() { finish } else { Duration::ZERO },
-        tokenize_hash_count: worker.one_pass + if worker.one_pass.is_zero() { Duration::ZERO } else { finish },
+        count: worker.count,
+        tokenize_hash_count: worker.one_pass,
         backend: finished.stages,
         wall: started.elapsed(),
     };
+    // The backend's last work belongs to whichever counting stage ran.
+    if worker.one_pass.is_zero() {
+        stages.count += t_finish.elapsed();
+    } else {
+        stages.tokenize_hash_count += t_finish.elapsed();
+    }
     Ok(Outcome {
         table: finished.table,
         inputs_read: read.inputs,

@@ -37,10 +37,6 @@ pub struct Reader {
 pub const MAX_TOKEN_BYTES: usize = 1 << 30;
 
 impl Reader {
-    pub fn new(encoding: EncodingChoice, tokenizer: Tokenizer) -> Self {
-        Reader { encoding, chunk_bytes: 1 << 20, max_token_bytes: MAX_TOKEN_BYTES, tokenizer }
-    }
-
     /// Reads `input`, calling `sink` with each chunk and `progress` with raw
     /// bytes as they are read. On error, chunks already passed to `sink`
     /// stay counted; the error says how far reading got.

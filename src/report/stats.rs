@@ -30,18 +30,12 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome, resolve: Duration, output: 
     let s = &o.stages;
     writeln!(out, "stages (thread-seconds; stages overlap):")?;
     let mut line = |name: &str, d: Duration| writeln!(out, "  {name:<24} {:>9.3} s", d.as_secs_f64());
-    line("read+decode", s.read_decode)?;
-    // The CPU backend tokenizes, hashes and counts in one pass per chunk; the
-    // GPU backend tokenizes into batches and counts on the device.
-    for (name, d) in
-        [("tokenize+hash+count", s.tokenize_hash_count), ("tokenize+hash", s.tokenize_hash), ("count", s.count)]
-    {
-        if !d.is_zero() {
-            line(name, d)?;
-        }
-    }
-    for (name, d) in &s.backend {
-        line(&format!("  {name}"), *d)?;
+    let backend_stages = s.backend.len();
+    let named = s.named();
+    let general = named.len() - backend_stages;
+    for (i, (name, d)) in named.into_iter().enumerate() {
+        // Backend stages are parts of `count`: indent them under it.
+        line(&if i < general { name } else { format!("  {name}") }, d)?;
     }
     line("resolve", resolve)?;
     line("sort+output", output)?;

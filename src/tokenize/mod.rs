@@ -205,11 +205,6 @@ impl Tokenizer {
         });
     }
 
-    /// The normalized form of one token (what `tokenize` stores for it).
-    pub fn normalize(&self, token: &str) -> String {
-        if self.keep_case { token.to_string() } else { token.to_lowercase() }
-    }
-
     /// A cut point in `bytes` that no token crosses: the position just after
     /// the last ASCII separator byte, if any. ASCII bytes never occur inside a
     /// multi-byte UTF-8 sequence, so the cut is also a character boundary.
@@ -272,19 +267,3 @@ fn scan(text: &str, ascii: &[bool; 128], non_ascii: impl Fn(char) -> bool, f: &m
 
 #[cfg(test)]
 mod tests;
-
-#[cfg(test)]
-mod table_tests {
-    use super::*;
-
-    #[test]
-    fn bitmap_and_lowercase_table_match_the_definitions() {
-        for cp in 0..0x10000u32 {
-            let Some(c) = char::from_u32(cp) else { continue };
-            assert_eq!(is_word_char_fast(c), is_word_char(c), "U+{cp:04X}");
-            let mut fast = Vec::new();
-            push_lower(&mut fast, c, lower_table());
-            assert_eq!(String::from_utf8(fast).unwrap(), c.to_lowercase().collect::<String>(), "U+{cp:04X}");
-        }
-    }
-}

@@ -117,3 +117,14 @@ fn safe_cut_never_splits_a_token() {
     assert_eq!(words.safe_cut(b"abcd"), None);
     assert_eq!(spaces.safe_cut("ab\u{a0}cd".as_bytes()), None);
 }
+
+#[test]
+fn bitmap_and_lowercase_table_match_the_definitions() {
+    for cp in 0..0x10000u32 {
+        let Some(c) = char::from_u32(cp) else { continue };
+        assert_eq!(is_word_char_fast(c), is_word_char(c), "U+{cp:04X}");
+        let mut fast = Vec::new();
+        push_lower(&mut fast, c, lower_table());
+        assert_eq!(String::from_utf8(fast).unwrap(), c.to_lowercase().collect::<String>(), "U+{cp:04X}");
+    }
+}

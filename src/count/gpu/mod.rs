@@ -18,6 +18,7 @@ use std::sync::Mutex;
 /// others tokenizing.
 pub struct GpuBackend {
     table: Mutex<GpuTable>,
+    device: String,
     description: String,
 }
 
@@ -34,8 +35,14 @@ impl GpuBackend {
     }
 
     pub fn with_context(ctx: GpuContext, opts: GpuOptions, why: &str) -> Result<GpuBackend, Error> {
-        let description = format!("gpu: {}; {why}", ctx.describe());
-        Ok(GpuBackend { table: Mutex::new(GpuTable::new(ctx, opts)?), description })
+        let device = ctx.describe();
+        let description = format!("gpu: {device}; {why}");
+        Ok(GpuBackend { table: Mutex::new(GpuTable::new(ctx, opts)?), device, description })
+    }
+
+    /// The adapter: "name (backend, device type)".
+    pub fn device(&self) -> &str {
+        &self.device
     }
 }
 

@@ -203,10 +203,6 @@ impl GpuTable {
         let arena_words = (opts.initial_arena_bytes / 4).clamp(1, max_arena_words);
         let text_words = (4u64 << 20).min(max_arena_words);
 
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("count.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(SHADER.into()),
-        });
         let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
             binding,
             visibility: wgpu::ShaderStages::COMPUTE,
@@ -215,56 +211,20 @@ impl GpuTable {
         };
         let read = wgpu::BufferBindingType::Storage { read_only: true };
         let write = wgpu::BufferBindingType::Storage { read_only: false };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("count"),
-            entries: &[
-                entry(0, wgpu::BufferBindingType::Uniform),
-                entry(1, read),
-                entry(2, read),
-                entry(3, write),
-                entry(4, write),
-                entry(5, write),
-                entry(6, write),
-                entry(7, write),
-            ],
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("count"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = |entry: &str| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pipeline_layout),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        let pipeline_insert = pipeline("insert");
-        let pipeline_finalize = pipeline("finalize");
-        let args_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("finalize_args.wgsl"),
-            source: wgpu::ShaderSource::Wgsl(ARGS_SHADER.into()),
-        });
-        let args_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("finalize args"),
-            entries: &[entry(0, read), entry(1, write)],
-        });
-        let pipeline_args = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("finalize args"),
-            layout: Some(&device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-                label: Some("finalize args"),
-                bind_group_layouts: &[Some(&args_layout)],
-                immediate_size: 0,
-            })),
-            module: &args_module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
+        let uniform = wgpu::BufferBindingType::Uniform;
+        let (layout, [pipeline_insert, pipeline_finalize]) = compute_pipelines(
+            device,
+            "count.wgsl",
+            SHADER,
+            &[uniform, read, read, write, write, write, write, write]
+                .iter()
+                .zip(0..)
+                .map(|(t, i)| entry(i, *t))
+                .collect::<Vec<_>>(),
+            ["insert", "finalize"],
+        );
+        let (_, [pipeline_args]) =
+            compute_pipelines(device, "finalize_args.wgsl", ARGS_SHADER, &[entry(0, read), entry(1, write)], ["main"]);
 
         let params = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("params"),
@@ -635,6 +595,39 @@ impl GpuTable {
         buffer.unmap();
         Ok(data)
     }
+}
+
+/// Compiles `source` and makes one compute pipeline per entry point, all
+/// sharing one explicitly written bind group layout (group 0).
+fn compute_pipelines<const N: usize>(
+    device: &wgpu::Device,
+    label: &str,
+    source: &str,
+    bindings: &[wgpu::BindGroupLayoutEntry],
+    entry_points: [&str; N],
+) -> (wgpu::BindGroupLayout, [wgpu::ComputePipeline; N]) {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    let layout =
+        device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries: bindings });
+    let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(label),
+        bind_group_layouts: &[Some(&layout)],
+        immediate_size: 0,
+    });
+    let pipelines = entry_points.map(|entry| {
+        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        })
+    });
+    (layout, pipelines)
 }
 
 fn prev_pow2(x: u64) -> u32 {
