@@ -3,11 +3,11 @@
 //! the whole pipeline. Each benchmark checks its answer inside the timed loop.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use gpucount::count::gpu::{AdapterChoice, GpuContext, GpuOptions, GpuTable};
-use gpucount::input::Input;
+use gpucount::count::{BackendChoice, BackendConfig};
 use gpucount::sample::ZipfText;
-use gpucount::tokenize::{Mode, TokenBatch, Tokenizer};
-use gpucount::{CountTable, Options, count};
+use gpucount::source::Operand;
+use gpucount::tokenize::{Mode, Tokenizer};
+use gpucount::{CountTable, Keys, Options, TokenBatch};
 
 /// About 8 MB of Zipf text, and the same words in Greek letters.
 fn corpora() -> (String, String) {
@@ -25,16 +25,9 @@ fn corpora() -> (String, String) {
 }
 
 fn tokenized(text: &str, mode: Mode) -> Vec<TokenBatch> {
-    let t = Tokenizer { mode, ..Tokenizer::default() };
-    text.as_bytes()
-        .chunks(1 << 20)
-        .map(|c| {
-            // Chunks of ASCII text are valid UTF-8 on their own.
-            let mut b = TokenBatch::new();
-            t.tokenize(std::str::from_utf8(c).unwrap(), &mut b);
-            b
-        })
-        .collect()
+    let keys = Keys { tokenizer: Tokenizer { mode, ..Tokenizer::default() }, ..Keys::default() };
+    // Chunks of ASCII text are valid UTF-8 on their own.
+    text.as_bytes().chunks(1 << 20).map(|c| keys.batch(std::str::from_utf8(c).unwrap())).collect()
 }
 
 fn tokenizers(c: &mut Criterion) {
@@ -47,11 +40,11 @@ fn tokenizers(c: &mut Criterion) {
             let expected = gpucount::count::naive::count(text, &t).values().sum::<u64>() as usize;
             g.throughput(Throughput::Bytes(text.len() as u64));
             g.bench_with_input(BenchmarkId::new(format!("{mode:?}"), name), text, |b, text| {
-                let mut batch = TokenBatch::new();
+                let mut scratch = Vec::new();
                 b.iter(|| {
-                    batch.clear();
-                    t.tokenize(text, &mut batch);
-                    assert_eq!(batch.len(), expected);
+                    let mut n = 0;
+                    t.for_each_token(text, &mut scratch, |_| n += 1);
+                    assert_eq!(n, expected);
                 })
             });
         }
@@ -72,13 +65,23 @@ fn counting(c: &mut Criterion) {
             assert_eq!(t.total(), tokens as u64);
         })
     });
+    gpu_table(&mut g, &batches, tokens);
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_table(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    batches: &[TokenBatch],
+    tokens: usize,
+) {
+    use gpucount::count::gpu::{AdapterChoice, GpuContext, GpuOptions, GpuTable};
     match GpuContext::open(&AdapterChoice::Best, true) {
         Ok(ctx) => {
             let mut table = Some(GpuTable::new(ctx, GpuOptions::default()).expect("gpu table"));
             g.bench_function("gpu table", |b| {
                 b.iter(|| {
                     let t = table.as_mut().unwrap();
-                    for batch in &batches {
+                    for batch in batches {
                         t.add(batch).unwrap();
                     }
                     t.flush().unwrap();
@@ -91,20 +94,24 @@ fn counting(c: &mut Criterion) {
     }
 }
 
+#[cfg(not(feature = "gpu"))]
+fn gpu_table(_: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, _: &[TokenBatch], _: usize) {}
+
 fn pipeline(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("zipf.txt");
     let text = ZipfText { words: 4_000_000, vocabulary: 100_000, ..ZipfText::default() }.to_text(); // ~25 MB
     std::fs::write(&path, &text).unwrap();
     let expected = 4_000_000u64;
-    let inputs = [Input::Path(path)];
+    let inputs = vec![Operand::Path(path)];
     let mut g = c.benchmark_group("pipeline");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(text.len() as u64));
     for threads in [1, 0] {
-        let opts = Options { threads, ..Options::default() };
+        let backend = BackendConfig { choice: BackendChoice::Cpu, ..BackendConfig::default() };
+        let opts = Options { threads, backend, ..Options::default() };
         g.bench_function(BenchmarkId::new("cpu", if threads == 1 { "1 thread" } else { "all threads" }), |b| {
-            b.iter(|| assert_eq!(count::run(&inputs, &opts, count::CpuBackend).unwrap().table.total(), expected))
+            b.iter(|| assert_eq!(gpucount::pipeline::count(inputs.clone(), &opts).unwrap().table.total(), expected))
         });
     }
 }

@@ -1,11 +1,12 @@
 //! `gpucount bench`: the same count on one CPU thread, on all CPU threads and
 //! on the GPU, interleaved run by run, with every output checked identical.
 
-use crate::count::gpu::{AdapterChoice, GpuBackend, GpuOptions};
-use crate::count::{self, CpuBackend, Options, Outcome, Stages};
+use crate::count::gpu::{AdapterChoice, GpuOptions};
+use crate::count::{BackendChoice, BackendConfig};
 use crate::error::Error;
-use crate::input::Input;
+use crate::pipeline::{Options, Outcome, Stages, count};
 use crate::report::group_thousands;
+use crate::source::Operand;
 use serde::Serialize;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
@@ -58,21 +59,26 @@ fn digest(o: &Outcome) -> u64 {
     h.digest()
 }
 
-/// One run of `target`: its outcome, wall time, device open time and what it ran on.
-fn once(inputs: &[Input], opts: &Options, target: &Target) -> Result<(Outcome, Duration, Duration, String), Error> {
-    let t = Instant::now();
+/// One run of `target`: its outcome and wall time.
+fn once(operands: &[Operand], opts: &Options, target: &Target) -> Result<(Outcome, Duration), Error> {
+    let mut opts = opts.clone();
     match target {
         Target::Cpu { threads } => {
-            let o = count::run(inputs, &Options { threads: *threads, ..opts.clone() }, CpuBackend)?;
-            Ok((o, t.elapsed(), Duration::ZERO, label(target, opts).1))
+            opts.threads = *threads;
+            opts.backend = BackendConfig { choice: BackendChoice::Cpu, ..BackendConfig::default() };
         }
         Target::Gpu { adapter, options } => {
-            let backend = GpuBackend::open(adapter, true, options.clone(), "bench")?;
-            let (open, device) = (t.elapsed(), backend.device().to_string());
-            let o = count::run(inputs, opts, backend)?;
-            Ok((o, t.elapsed(), open, device))
+            opts.backend = BackendConfig {
+                choice: BackendChoice::Gpu,
+                adapter: adapter.clone(),
+                gpu: options.clone(),
+                auto_software: false,
+            };
         }
     }
+    let t = Instant::now();
+    let o = count(operands.to_vec(), &opts)?;
+    Ok((o, t.elapsed()))
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -88,9 +94,10 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 /// Runs every target once to warm up, then `runs` rounds, one run of each
-/// target per round. `progress` hears about each run.
+/// target per round. `progress` hears about each run. An input that cannot
+/// be read fully is an error: a benchmark of part of its input is no benchmark.
 pub fn run(
-    inputs: &[Input],
+    inputs: &[Operand],
     opts: &Options,
     targets: &[Target],
     runs: usize,
@@ -104,7 +111,11 @@ pub fn run(
     for target in targets {
         progress(&format!("warm-up: {}", label(target, opts).1));
         match once(inputs, opts, target) {
-            Ok((o, _, _, on)) => {
+            Ok((o, _)) => {
+                if let Some(e) = o.errors.first() {
+                    return Err(Error::Input(e.clone()));
+                }
+                let on = o.device.clone().unwrap_or_else(|| label(target, opts).1);
                 let d = digest(&o);
                 live.push((target, on));
                 match &reference {
@@ -121,14 +132,14 @@ pub fn run(
     let Some((ref_digest, ref_outcome)) = reference else {
         return Err(Error::Config("nothing could run".into()));
     };
-    // (wall, stages, device open) per run.
-    let mut samples: Vec<Vec<(f64, Stages, f64)>> = vec![Vec::new(); live.len()];
+    // (wall, stages) per run.
+    let mut samples: Vec<Vec<(f64, Stages)>> = vec![Vec::new(); live.len()];
     for round in 0..runs {
         for (i, (target, _)) in live.iter().enumerate() {
             progress(&format!("run {}/{runs}: {}", round + 1, label(target, opts).1));
-            let (o, wall, open, _) = once(inputs, opts, target)?;
+            let (o, wall) = once(inputs, opts, target)?;
             identical &= digest(&o) == ref_digest;
-            samples[i].push((wall.as_secs_f64(), o.stages, open.as_secs_f64()));
+            samples[i].push((wall.as_secs_f64(), o.stages));
         }
     }
     let bytes = ref_outcome.bytes;
@@ -139,17 +150,10 @@ pub fn run(
         .map(|((target, on), s)| {
             let runs_s: Vec<f64> = s.iter().map(|x| x.0).collect();
             let med = median(&mut runs_s.clone());
-            // Median of each named stage; the device open time is timed here.
+            // Median of each named stage.
             let per_run: Vec<Vec<(String, f64)>> = s
                 .iter()
-                .map(|(_, stages, open)| {
-                    let mut v: Vec<(String, f64)> =
-                        stages.named().into_iter().map(|(n, d)| (n, d.as_secs_f64())).collect();
-                    if matches!(target, Target::Gpu { .. }) {
-                        v.push(("gpu open".into(), *open));
-                    }
-                    v
-                })
+                .map(|(_, stages)| stages.named().into_iter().map(|(n, d)| (n, d.as_secs_f64())).collect())
                 .collect();
             let stages = per_run[0]
                 .iter()
@@ -176,7 +180,7 @@ pub fn run(
         r.speedup = base.map_or(0.0, |b| b / r.median_s);
     }
     Ok(BenchReport {
-        inputs: ref_outcome.inputs_read,
+        inputs: ref_outcome.documents,
         bytes,
         tokens,
         distinct: ref_outcome.table.len(),

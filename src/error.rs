@@ -7,6 +7,8 @@ use std::fmt;
 /// A problem with one input. The run goes on with the other inputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputError {
+    /// Its place in input order (see [`crate::source::DocId`]).
+    pub place: u64,
     /// The input as the user named it (a path, or `<stdin>`).
     pub input: String,
     /// Why it was not (or not fully) counted.
@@ -28,6 +30,12 @@ pub enum Error {
     /// The GPU failed while counting (validation error, lost device, failed allocation).
     #[error("GPU failure: {0}")]
     Gpu(String),
+    /// An input that had to be read whole could not be.
+    #[error("{0}")]
+    Input(InputError),
+    /// The run was stopped through [`crate::Options::cancel`].
+    #[error("cancelled")]
+    Cancelled,
     /// Invalid options (for example an unknown encoding label).
     #[error("{0}")]
     Config(String),
@@ -41,7 +49,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io { context: context.into(), source }
     }
 }

@@ -16,7 +16,7 @@ pub enum KeyHash {
 
 impl KeyHash {
     /// The key of `bytes`.
-    #[inline]
+    #[inline(always)]
     pub fn hash(self, bytes: &[u8]) -> u64 {
         match self {
             KeyHash::Xxh3 => xxhash_rust::xxh3::xxh3_64(bytes),

@@ -1,39 +1,80 @@
 //! Exact word frequencies, counted on the CPU (rayon) or with the GPU as a
 //! co-processor (a WGSL hash table run through wgpu).
 //!
-//! The pipeline is the same for every backend:
-//! [`input`] reads and decodes sources into UTF-8 chunks cut at token edges,
-//! [`tokenize`] turns each chunk into a [`TokenBatch`] of hashed, normalized
-//! tokens, a [`count::Backend`] reduces batches into an exact [`CountTable`],
-//! and [`report`] orders and prints it.
+//! Data flows one way, through one pipeline for every backend:
+//! [`source`] turns operands into documents (lazily: directories are walked
+//! as counting goes), [`decode`] reads each document once and cuts its text
+//! into chunks that never hold two documents nor split a token, [`tokenize`]
+//! emits each token once into the [`keys`] stage, whose keys go to a
+//! [`count`] backend's sink (the CPU's exact [`CountTable`] or the GPU's
+//! batches), and [`report`] orders and prints the table. [`pipeline`] runs
+//! it all and chooses the backend.
+//!
+//! Counting two documents held in memory:
 //!
 //! ```
-//! use gpucount::{count, input::Input, Options};
+//! use gpucount::{Counter, Options};
 //!
-//! let dir = std::env::temp_dir().join("gpucount-doc-example");
-//! std::fs::create_dir_all(&dir).unwrap();
-//! let file = dir.join("a.txt");
-//! std::fs::write(&file, "The cat saw the other cat. THE END").unwrap();
-//!
-//! let outcome = count::run(&[Input::Path(file)], &Options::default(), count::CpuBackend).unwrap();
-//! let rows = outcome.table.sorted_rows(None, 1);
-//! assert_eq!(rows[0], ("the", 3));
-//! assert_eq!(rows[1], ("cat", 2));
+//! let mut counter = Counter::new(Options::default());
+//! counter.push_text("a", "The cat saw the other cat.").push_text("b", "THE END");
+//! let outcome = counter.count()?;
+//! assert_eq!(outcome.table.sorted_rows(None, 1)[..3], [("the", 3), ("cat", 2), ("end", 1)]);
+//! # Ok::<(), gpucount::Error>(())
 //! ```
+//!
+//! Counting files and directories (walked like ripgrep walks them), with
+//! per-file problems beside the counts:
+//!
+//! ```
+//! use gpucount::{Counter, Options};
+//!
+//! let dir = std::env::temp_dir().join(format!("gpucount-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(dir.join("sub"))?;
+//! std::fs::write(dir.join("one.txt"), "Alpha beta")?;
+//! std::fs::write(dir.join("sub/two.txt"), "beta gamma")?;
+//! let outcome = Counter::new(Options::default())
+//!     .push_path(&dir)
+//!     .push_path(dir.join("missing.txt"))
+//!     .count()?;
+//! assert_eq!(outcome.table.sorted_rows(None, 1), [("beta", 2), ("alpha", 1), ("gamma", 1)]);
+//! assert_eq!(outcome.documents, 2);
+//! assert!(outcome.errors[0].input.ends_with("missing.txt"));
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Merging partial tables from separate runs (two machines, or yesterday's
+//! counts and today's): tables are keyed by hash *and* bytes, so a merge is
+//! exact.
+//!
+//! ```
+//! use gpucount::{Counter, CountTable, Options};
+//!
+//! let run = |text: &str| Counter::new(Options::default()).push_text("t", text).count().map(|o| o.table);
+//! let merged = CountTable::merged(run("to be or")?, run("not to be")?);
+//! assert_eq!(merged.sorted_rows(None, 1), [("be", 2), ("to", 2), ("not", 1), ("or", 1)]);
+//! # Ok::<(), gpucount::Error>(())
+//! ```
+//!
+//! Cargo features: `gpu` (the wgpu backend) and `cli` (the `gpucount`
+//! command), both on by default; a library user can turn either off.
 
 pub mod bench;
-pub mod cli;
 pub mod count;
+pub mod decode;
 pub mod error;
 pub mod hash;
-pub mod input;
+pub mod keys;
+pub mod pipeline;
 pub mod report;
 pub mod sample;
+pub mod source;
 pub mod table;
 pub mod tokenize;
 
-pub use count::{Options, Outcome};
 pub use error::{Error, InputError};
 pub use hash::KeyHash;
+pub use keys::{Keys, TokenBatch};
+pub use pipeline::{Counter, Options, Outcome};
 pub use table::CountTable;
-pub use tokenize::{Mode, TokenBatch, Tokenizer};
+pub use tokenize::{Mode, Tokenizer};

@@ -1,8 +1,12 @@
+//! The `gpucount` command: a thin shell over the library.
+
+mod cli;
+
 use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // SAFETY: called first thing, before any other thread exists.
     unsafe { gpucount::count::gpu::quiet_driver_environment() };
-    gpucount::cli::main(gpucount::cli::Cli::parse())
+    cli::main(cli::Cli::parse())
 }

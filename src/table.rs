@@ -80,7 +80,7 @@ impl CountTable {
     }
 
     /// Adds every token of a batch once.
-    pub fn add_batch(&mut self, batch: &crate::TokenBatch) {
+    pub fn add_batch(&mut self, batch: &crate::keys::TokenBatch) {
         for (hash, token) in batch.iter() {
             self.add(hash, token, 1);
         }

@@ -276,8 +276,5 @@ fn a_token_past_the_limit_ends_its_input_with_an_error() {
         .clone();
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with(&format!("gpucount: {}: more than 10000 bytes without an ASCII separator", f.display())),
-        "{err}"
-    );
+    assert!(err.starts_with(&format!("gpucount: {}: more than 10000 bytes without a separator", f.display())), "{err}");
 }

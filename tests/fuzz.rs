@@ -1,12 +1,6 @@
 //! The fuzzer's interesting inputs (`tests/fuzz-corpus/`, kept from runs of
 //! `fuzz/fuzz_targets/count.rs`) as regression tests, on both backends.
 
-use crate::util::gpu_available;
-use gpucount::count::gpu::{AdapterChoice, GpuBackend, GpuOptions};
-use gpucount::count::{self, CpuBackend, Options};
-use gpucount::input::Input;
-use gpucount::tokenize::{Mode, Tokenizer};
-
 fn corpus() -> Vec<(String, Vec<u8>)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz-corpus");
     let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
@@ -28,23 +22,23 @@ fn fuzz_corpus_matches_the_reference() {
     }
 }
 
+#[cfg(feature = "gpu")]
 #[test]
 fn fuzz_corpus_gpu_equals_cpu() {
+    use crate::util::{cpu_options, gpu_available, on_gpu, run};
+    use gpucount::count::gpu::GpuOptions;
+    use gpucount::source::Operand;
+    use gpucount::tokenize::Mode;
     if !gpu_available() {
         return;
     }
     let tiny = GpuOptions { initial_slots: 16, max_slots: Some(16), max_batch_tokens: 7, ..GpuOptions::default() };
     for (name, data) in corpus() {
         for mode in [Mode::Words, Mode::Whitespace] {
-            let opts = Options {
-                tokenizer: Tokenizer { mode, ..Tokenizer::default() },
-                chunk_bytes: 64,
-                ..Options::default()
-            };
-            let input = [Input::Memory { name: name.clone(), bytes: data.clone().into() }];
-            let cpu = count::run(&input, &opts, CpuBackend).unwrap();
-            let gpu = GpuBackend::open(&AdapterChoice::Best, true, tiny.clone(), "test").unwrap();
-            let gpu = count::run(&input, &opts, gpu).unwrap();
+            let opts = cpu_options(mode, false, 64, 0);
+            let input = [Operand::Memory { name: name.clone(), bytes: data.clone().into() }];
+            let cpu = run(&input, &opts);
+            let gpu = run(&input, &on_gpu(&opts, tiny.clone()));
             assert_eq!(gpu.table.sorted_rows(None, 1), cpu.table.sorted_rows(None, 1), "{name} {mode:?}");
         }
     }

@@ -3,20 +3,16 @@
 //! overflow path; a weak hash forces collisions.
 
 use crate::properties::{options, tricky_text};
-use crate::util::{Dir, gpu_available, gpucount, reference, reference_rows};
+use crate::util::{Dir, gpu_available, gpucount, on_gpu, reference, reference_rows, rows, run};
 
-use gpucount::count::gpu::{AdapterChoice, GpuBackend, GpuOptions};
-use gpucount::input::Input;
+use gpucount::count::gpu::GpuOptions;
 use gpucount::sample::ZipfText;
+use gpucount::source::Operand as Input;
 use gpucount::tokenize::Mode;
-use gpucount::{KeyHash, Options, count};
+use gpucount::{KeyHash, Options, Outcome};
 use predicates::prelude::*;
 use proptest::prelude::*;
 use std::path::PathBuf;
-
-fn rows(t: &gpucount::CountTable) -> Vec<(String, u64)> {
-    t.sorted_rows(None, 1).into_iter().map(|(w, n)| (w.to_string(), n)).collect()
-}
 
 /// Rows with long words shortened, so a failed assertion stays readable.
 fn short(rows: &[(String, u64)]) -> Vec<(String, u64)> {
@@ -26,13 +22,12 @@ fn short(rows: &[(String, u64)]) -> Vec<(String, u64)> {
     rows.iter().map(|(w, n)| (cut(w), *n)).collect()
 }
 
-fn gpu(inputs: &[Input], opts: &Options, gpu: GpuOptions) -> count::Outcome {
-    let backend = GpuBackend::open(&AdapterChoice::Best, true, gpu, "test").expect("open GPU");
-    count::run(inputs, opts, backend).expect("GPU count")
+fn gpu(inputs: &[Input], opts: &Options, gpu: GpuOptions) -> Outcome {
+    run(inputs, &on_gpu(opts, gpu))
 }
 
-fn cpu(inputs: &[Input], opts: &Options) -> count::Outcome {
-    count::run(inputs, opts, count::CpuBackend).unwrap()
+fn cpu(inputs: &[Input], opts: &Options) -> Outcome {
+    run(inputs, opts)
 }
 
 fn tiny() -> GpuOptions {
@@ -155,7 +150,7 @@ fn collisions_on_the_gpu_never_merge_counts() {
     let text = ZipfText { words: 20_000, vocabulary: 2_000, ..ZipfText::default() }.to_text();
     let inputs = file(&d, "z.txt", &text);
     let mut opts = options(Mode::Words, false, 1 << 14, 2);
-    opts.tokenizer.hash = KeyHash::WeakForTesting { bits: 4 };
+    opts.hash = KeyHash::WeakForTesting { bits: 4 };
     let expected = reference_rows(&reference(&text, Mode::Words, false));
     // Long probe chains of equal keys on the device, then spills to the host.
     for max_probes in [4096, 8, 1] {
@@ -295,7 +290,7 @@ proptest! {
         let d = Dir::new();
         let inputs = file(&d, "t.txt", encode(&text, label));
         let mut opts = options(mode, keep_case, 16, 2);
-        opts.encoding = gpucount::input::EncodingChoice::parse(label).unwrap();
+        opts.encoding = gpucount::decode::EncodingChoice::parse(label).unwrap();
         prop_assert_eq!(rows(&gpu(&inputs, &opts, tiny()).table), rows(&cpu(&inputs, &opts).table));
     }
 

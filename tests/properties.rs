@@ -1,10 +1,11 @@
 //! Random text through the whole pipeline equals the reference counter, for
 //! every tokenizer, case option, encoding and chunk size.
 
-use crate::util::{Dir, reference, reference_rows};
-use gpucount::input::{EncodingChoice, Input};
-use gpucount::tokenize::{Mode, Tokenizer};
-use gpucount::{KeyHash, Options, count};
+use crate::util::{Dir, reference, reference_rows, rows, run};
+use gpucount::Options;
+use gpucount::decode::EncodingChoice;
+use gpucount::source::Operand;
+use gpucount::tokenize::Mode;
 use proptest::prelude::*;
 
 /// Text mixing arbitrary characters with the ones tokenizers find hard.
@@ -30,19 +31,12 @@ fn mode() -> impl Strategy<Value = Mode> {
 pub fn count_bytes(bytes: &[u8], opts: &Options) -> Vec<(String, u64)> {
     let d = Dir::new();
     let f = d.write("t.txt", bytes);
-    let outcome = count::run(&[Input::Path(f)], opts, count::CpuBackend).unwrap();
+    let outcome = run(&[Operand::Path(f)], opts);
     assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
-    outcome.table.sorted_rows(None, 1).into_iter().map(|(w, n)| (w.to_string(), n)).collect()
+    rows(&outcome.table)
 }
 
-pub fn options(mode: Mode, keep_case: bool, chunk_bytes: usize, threads: usize) -> Options {
-    Options {
-        tokenizer: Tokenizer { mode, keep_case, hash: KeyHash::Xxh3 },
-        chunk_bytes,
-        threads,
-        ..Options::default()
-    }
-}
+pub use crate::util::cpu_options as options;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]

@@ -1,10 +1,18 @@
-//! Integration tests: one binary, a small harness in `util`.
+//! Integration tests: one binary, a small harness in `util`. Tests of the
+//! command line need the `cli` feature; tests of the GPU need `gpu`.
 
+#[cfg(feature = "cli")]
 mod cli;
+mod documents;
 mod exactness;
+#[cfg(feature = "cli")]
 mod faults;
 mod fuzz;
+#[cfg(all(feature = "gpu", feature = "cli"))]
 mod gpu;
 mod properties;
+#[cfg(feature = "cli")]
 mod scale;
 mod util;
+#[cfg(feature = "cli")]
+mod walk;

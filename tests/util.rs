@@ -3,8 +3,12 @@
 
 #![allow(dead_code)]
 
+use gpucount::count::gpu::GpuOptions;
 use gpucount::count::naive;
+use gpucount::count::{BackendChoice, BackendConfig};
+use gpucount::source::Operand;
 use gpucount::tokenize::{Mode, Tokenizer};
+use gpucount::{Options, Outcome};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -29,11 +33,13 @@ impl Dir {
 }
 
 /// The `gpucount` binary.
+#[cfg(feature = "cli")]
 pub fn gpucount() -> assert_cmd::Command {
     assert_cmd::Command::new(env!("CARGO_BIN_EXE_gpucount"))
 }
 
 /// What `gpucount --backend cpu FILE` prints.
+#[cfg(feature = "cli")]
 pub fn cpu_output(file: &Path) -> Vec<u8> {
     gpucount().arg(file).args(["--backend", "cpu"]).assert().success().get_output().stdout.clone()
 }
@@ -52,16 +58,15 @@ pub fn tsv(out: &[u8]) -> Vec<(String, u64)> {
 
 /// The reference counter (`gpucount::count::naive`) with explicit options.
 pub fn reference(text: &str, mode: Mode, keep_case: bool) -> BTreeMap<String, u64> {
-    naive::count(text, &Tokenizer { mode, keep_case, ..Tokenizer::default() })
+    naive::count(text, &Tokenizer { mode, keep_case })
 }
 
 pub use gpucount::count::naive::rows as reference_rows;
 
 /// Whether GPU tests can run. Under `CI=true` a missing adapter is a failure.
 pub fn gpu_available() -> bool {
-    let out = gpucount().args(["devices", "--format", "json"]).output().expect("run gpucount devices");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("devices json");
-    let found = json["adapters"].as_array().is_some_and(|a| !a.is_empty());
+    static FOUND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let found = *FOUND.get_or_init(|| !gpucount::count::select::Devices::new().reports().is_empty());
     if !found {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("CI=true but wgpu finds no adapter: install mesa-vulkan-drivers");
@@ -69,4 +74,30 @@ pub fn gpu_available() -> bool {
         eprintln!("SKIPPED: no GPU adapter (install mesa-vulkan-drivers for lavapipe)");
     }
     found
+}
+
+/// Options for a CPU count.
+pub fn cpu_options(mode: Mode, keep_case: bool, chunk_bytes: usize, threads: usize) -> Options {
+    Options {
+        tokenizer: Tokenizer { mode, keep_case },
+        chunk_bytes,
+        threads,
+        backend: BackendConfig { choice: BackendChoice::Cpu, ..BackendConfig::default() },
+        ..Options::default()
+    }
+}
+
+/// The same options on the GPU (any adapter, software included) with `gpu` table settings.
+pub fn on_gpu(opts: &Options, gpu: GpuOptions) -> Options {
+    Options { backend: BackendConfig { choice: BackendChoice::Gpu, gpu, ..BackendConfig::default() }, ..opts.clone() }
+}
+
+/// Counts `operands`; panics if the run fails.
+pub fn run(operands: &[Operand], opts: &Options) -> Outcome {
+    gpucount::pipeline::count(operands.to_vec(), opts).unwrap_or_else(|e| panic!("run failed: {e}"))
+}
+
+/// Rows in report order, owned.
+pub fn rows(t: &gpucount::CountTable) -> Vec<(String, u64)> {
+    t.sorted_rows(None, 1).into_iter().map(|(w, n)| (w.to_string(), n)).collect()
 }

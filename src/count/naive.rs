@@ -5,7 +5,7 @@
 use crate::tokenize::{Mode, Tokenizer, is_word_char};
 use std::collections::BTreeMap;
 
-/// Counts the tokens of `text` under `tokenizer`'s rules (its hash is ignored).
+/// Counts the tokens of `text` under `tokenizer`'s rules.
 pub fn count(text: &str, tokenizer: &Tokenizer) -> BTreeMap<String, u64> {
     let in_token = |c: char| match tokenizer.mode {
         Mode::Words => is_word_char(c),
@@ -34,8 +34,7 @@ pub fn rows(counts: &BTreeMap<String, u64>) -> Vec<(String, u64)> {
 
 /// Decodes `bytes` the way `--encoding auto` does, in one go.
 pub fn decode_auto(bytes: &[u8]) -> String {
-    let enc = crate::input::detect(bytes, true);
-    enc.decode(bytes).0.into_owned()
+    crate::decode::detect(bytes).decode(bytes).0.into_owned()
 }
 
 /// The fuzzing check: the first byte of `data` picks the options (tokenizer,
@@ -43,8 +42,10 @@ pub fn decode_auto(bytes: &[u8]) -> String {
 /// backend and returns an error unless that equals the reference counter on
 /// the same bytes decoded in one go.
 pub fn check(data: &[u8]) -> Result<(), String> {
-    use crate::count::{self, CpuBackend, Options};
-    use crate::input::{EncodingChoice, Input};
+    use crate::count::{BackendChoice, BackendConfig};
+    use crate::decode::EncodingChoice;
+    use crate::pipeline::{self, Options};
+    use crate::source::Operand;
     let (&pick, bytes) = data.split_first().unwrap_or((&0, &[]));
     let mode = if pick & 1 == 0 { Mode::Words } else { Mode::Whitespace };
     let keep_case = pick & 2 != 0;
@@ -59,11 +60,12 @@ pub fn check(data: &[u8]) -> Result<(), String> {
             (EncodingChoice::Fixed(enc), enc.decode_with_bom_removal(bytes).0.into_owned())
         }
     };
-    let opts = Options { tokenizer, encoding, chunk_bytes, threads: 2, ..Options::default() };
-    let input = Input::Memory { name: "fuzz".into(), bytes: bytes.into() };
-    let outcome = count::run(&[input], &opts, CpuBackend).map_err(|e| e.to_string())?;
+    let backend = BackendConfig { choice: BackendChoice::Cpu, ..BackendConfig::default() };
+    let opts = Options { tokenizer, encoding, chunk_bytes, threads: 2, backend, ..Options::default() };
+    let input = Operand::Memory { name: "fuzz".into(), bytes: bytes.into() };
+    let outcome = pipeline::count(vec![input], &opts).map_err(|e| e.to_string())?;
     let got: Vec<(String, u64)> =
         outcome.table.sorted_rows(None, 1).into_iter().map(|(w, n)| (w.to_string(), n)).collect();
-    let expected = rows(&count(&text, &tokenizer));
+    let expected = rows(&self::count(&text, &tokenizer));
     if got == expected { Ok(()) } else { Err(format!("options {pick:#04x}: got {got:?}, expected {expected:?}")) }
 }

@@ -5,9 +5,43 @@ mod stats;
 
 pub use stats::{peak_resident_bytes, write_stats};
 
-use crate::count::Outcome;
+use crate::pipeline::Outcome;
+use crate::table::sort_rows;
 use serde::Serialize;
 use std::io::{self, Write};
+use std::time::Instant;
+
+/// What to print of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportOptions {
+    pub format: Format,
+    /// Keep the N most frequent rows.
+    pub top: Option<usize>,
+    /// Keep rows counted at least this often.
+    pub min_count: u64,
+}
+
+impl Default for ReportOptions {
+    fn default() -> Self {
+        ReportOptions { format: Format::Tsv, top: None, min_count: 1 }
+    }
+}
+
+/// Writes `outcome`'s table to `out` in report order, and records the time
+/// spent resolving keys to rows and sorting and writing them in its stages.
+pub fn write(out: &mut dyn Write, outcome: &mut Outcome, opts: &ReportOptions) -> io::Result<()> {
+    let t_resolve = Instant::now();
+    let (written, resolve, t_output) = {
+        let rows = outcome.table.rows(opts.min_count.max(1));
+        let resolve = t_resolve.elapsed();
+        let t_output = Instant::now();
+        let rows = sort_rows(rows, opts.top);
+        (write_rows(out, outcome, &rows, opts.format), resolve, t_output)
+    };
+    outcome.stages.resolve = resolve;
+    outcome.stages.output = t_output.elapsed();
+    written
+}
 
 /// Output format of the counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -40,7 +74,7 @@ struct Summary<'a> {
 }
 
 /// Writes `rows` (already in report order) of `outcome` to `out`.
-pub fn write_report(out: &mut dyn Write, outcome: &Outcome, rows: &[(&str, u64)], format: Format) -> io::Result<()> {
+pub fn write_rows(out: &mut dyn Write, outcome: &Outcome, rows: &[(&str, u64)], format: Format) -> io::Result<()> {
     match format {
         Format::Tsv => {
             for (word, count) in rows {
@@ -64,7 +98,7 @@ pub fn write_report(out: &mut dyn Write, outcome: &Outcome, rows: &[(&str, u64)]
             let doc = Doc {
                 words: rows.iter().map(|&(word, count)| Row { word, count }).collect(),
                 summary: Summary {
-                    files: outcome.inputs_read,
+                    files: outcome.documents,
                     bytes: outcome.bytes,
                     tokens: outcome.table.total(),
                     distinct_words: outcome.table.len(),

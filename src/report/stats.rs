@@ -1,15 +1,22 @@
 //! The `--stats` summary (written to stderr by the CLI).
 
 use super::group_thousands;
-use crate::count::Outcome;
+use crate::pipeline::Outcome;
 use std::io::{self, Write};
 use std::time::Duration;
 
-/// Writes a human summary of a run. `resolve` and `output` are the times the
-/// caller spent turning the table into rows and writing them.
-pub fn write_stats(out: &mut dyn Write, o: &Outcome, resolve: Duration, output: Duration) -> io::Result<()> {
+/// Writes a human summary of a run; its wall time runs from the start of the
+/// run to now (call it after the output is written).
+pub fn write_stats(out: &mut dyn Write, o: &Outcome) -> io::Result<()> {
     let failed = o.errors.len();
-    writeln!(out, "inputs:   {} read, {} with problems", o.inputs_read, failed)?;
+    writeln!(out, "inputs:   {} read, {} with problems", o.documents, failed)?;
+    if o.skipped_binary + o.skipped_special > 0 {
+        writeln!(
+            out,
+            "skipped:  {} binary files (--binary counts them), {} FIFOs, sockets or devices met in walks",
+            o.skipped_binary, o.skipped_special
+        )?;
+    }
     writeln!(
         out,
         "counted:  {} bytes, {} tokens, {} distinct",
@@ -37,12 +44,23 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome, resolve: Duration, output: 
         // Backend stages are parts of `count`: indent them under it.
         line(&if i < general { name } else { format!("  {name}") }, d)?;
     }
-    line("resolve", resolve)?;
-    line("sort+output", output)?;
+    line("resolve", s.resolve)?;
+    line("sort+output", s.output)?;
+    writeln!(out, "workers (chunks, documents started, text bytes, busy seconds):")?;
+    for (i, w) in o.workers.iter().enumerate() {
+        writeln!(
+            out,
+            "  {i:<3} {:>9} {:>9} {:>15} {:>9.3} s",
+            group_thousands(w.chunks),
+            group_thousands(w.documents),
+            group_thousands(w.bytes),
+            w.busy.as_secs_f64()
+        )?;
+    }
     if let Some(peak) = peak_resident_bytes() {
         writeln!(out, "memory:   peak resident {} MB", peak >> 20)?;
     }
-    let wall = s.wall + resolve + output;
+    let wall = o.started.elapsed();
     let mbps = o.bytes as f64 / 1e6 / wall.as_secs_f64().max(1e-9);
     writeln!(out, "wall:     {:.3} s, {mbps:.1} MB/s", wall.as_secs_f64())?;
     Ok(())

@@ -1,15 +1,7 @@
-//! Tokenizers and token normalization.
-//!
-//! A tokenizer turns a UTF-8 chunk into a [`TokenBatch`]: each token's
-//! normalized bytes, padded to a 4-byte boundary, and its 64-bit key. The
-//! padded layout is what the GPU reads directly, and the CPU counter reads the
-//! same batch, so both backends see exactly the same tokens.
+//! Tokenizers and token normalization: a UTF-8 chunk in, each normalized
+//! token out once, in order, to the key stage ([`crate::keys`]). This is the
+//! only tokenizer loop; every backend counts what it emits.
 
-mod batch;
-
-pub use batch::{TokenBatch, TokenRecord};
-
-use crate::hash::KeyHash;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
@@ -25,13 +17,12 @@ pub enum Mode {
     Whitespace,
 }
 
-/// A tokenizer: mode, case handling and key function.
-#[derive(Debug, Clone, Copy, Default)]
+/// A tokenizer: what a token is and how it is normalized.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Tokenizer {
     pub mode: Mode,
     /// Keep tokens as written instead of lowercasing them (`str::to_lowercase`).
     pub keep_case: bool,
-    pub hash: KeyHash,
 }
 
 /// ASCII bytes that belong to a token, per mode.
@@ -163,7 +154,7 @@ fn decode_at(b: &[u8], i: usize) -> (char, usize) {
 
 impl Tokenizer {
     /// Calls `f` with every raw (not normalized) token of `text` and whether it is all ASCII.
-    #[inline]
+    #[inline(always)]
     pub fn for_each_raw(&self, text: &str, mut f: impl FnMut(&str, bool)) {
         match self.mode {
             Mode::Words => scan(text, &WORDS_ASCII, is_word_char_fast, &mut f),
@@ -171,49 +162,40 @@ impl Tokenizer {
         }
     }
 
-    /// Appends the normalized, hashed tokens of `text` to `batch`.
-    pub fn tokenize(&self, text: &str, batch: &mut TokenBatch) {
-        self.for_each_raw(text, |token, ascii| self.push(token, ascii, batch));
-    }
-
-    /// Appends one raw token, normalized, to `batch`.
+    /// Whether `c` belongs to a token.
     #[inline]
-    fn push(&self, token: &str, ascii: bool, batch: &mut TokenBatch) {
-        let start = batch.begin();
-        if self.keep_case {
-            batch.bytes_mut().extend_from_slice(token.as_bytes());
-        } else {
-            lower_into(token, ascii, batch.bytes_mut());
+    pub fn in_token(&self, c: char) -> bool {
+        match self.mode {
+            Mode::Words => is_word_char_fast(c),
+            Mode::Whitespace => !c.is_whitespace(),
         }
-        batch.seal(start, self.hash);
     }
 
-    /// Calls `f(key, normalized bytes)` for every token of `text`, in one pass
-    /// and without a batch: tokens that need no change come straight from
-    /// `text`, the others are lowercased into `scratch`.
-    #[inline]
-    pub fn for_each_token(&self, text: &str, scratch: &mut Vec<u8>, mut f: impl FnMut(u64, &[u8])) {
+    /// Calls `f` with the normalized bytes of every token of `text`, in one
+    /// pass: tokens that need no change come straight from `text`, the others
+    /// are lowercased into `scratch`.
+    #[inline(always)]
+    pub fn for_each_token(&self, text: &str, scratch: &mut Vec<u8>, mut f: impl FnMut(&[u8])) {
         self.for_each_raw(text, |token, ascii| {
-            let bytes = if self.keep_case || (ascii && !token.bytes().any(|b| b.is_ascii_uppercase())) {
-                token.as_bytes()
+            if self.keep_case || (ascii && !token.bytes().any(|b| b.is_ascii_uppercase())) {
+                f(token.as_bytes())
             } else {
                 scratch.clear();
                 lower_into(token, ascii, scratch);
-                &scratch[..]
-            };
-            f(self.hash.hash(bytes), bytes)
+                f(&scratch[..])
+            }
         });
     }
 
-    /// A cut point in `bytes` that no token crosses: the position just after
-    /// the last ASCII separator byte, if any. ASCII bytes never occur inside a
-    /// multi-byte UTF-8 sequence, so the cut is also a character boundary.
-    pub fn safe_cut(&self, bytes: &[u8]) -> Option<usize> {
-        let table = match self.mode {
-            Mode::Words => &WORDS_ASCII,
-            Mode::Whitespace => &WHITESPACE_ASCII,
-        };
-        bytes.iter().rposition(|&b| b < 128 && !table[b as usize]).map(|p| p + 1)
+    /// A cut point in `text` that no token crosses: just after its last
+    /// separator character (ASCII or not), if it has one.
+    pub fn safe_cut(&self, text: &str) -> Option<usize> {
+        text.char_indices().rev().find(|&(_, c)| !self.in_token(c)).map(|(i, c)| i + c.len_utf8())
+    }
+
+    /// The first cut point in `text`: just after its first separator.
+    pub fn first_cut(&self, text: &str) -> Option<usize> {
+        text.char_indices().find(|&(_, c)| !self.in_token(c)).map(|(i, c)| i + c.len_utf8())
     }
 }
 

@@ -1,10 +1,10 @@
 use super::*;
 
 fn toks(mode: Mode, keep_case: bool, text: &str) -> Vec<String> {
-    let t = Tokenizer { mode, keep_case, hash: KeyHash::Xxh3 };
-    let mut batch = TokenBatch::new();
-    t.tokenize(text, &mut batch);
-    batch.iter().map(|(_, b)| String::from_utf8(b.to_vec()).unwrap()).collect()
+    let t = Tokenizer { mode, keep_case };
+    let mut out = Vec::new();
+    t.for_each_token(text, &mut Vec::new(), |b| out.push(String::from_utf8(b.to_vec()).unwrap()));
+    out
 }
 
 fn words(text: &str) -> Vec<String> {
@@ -97,13 +97,11 @@ fn keep_case_keeps_tokens_as_written() {
 
 #[test]
 fn tokens_are_padded_and_keyed_by_their_bytes() {
-    let t = Tokenizer::default();
-    let mut batch = TokenBatch::new();
-    t.tokenize("abcde abcde x", &mut batch);
+    let batch = crate::keys::Keys::default().batch("abcde abcde x");
     assert_eq!(batch.bytes().len() % 4, 0);
     let r = batch.records();
     assert_eq!(r[0].hash(), r[1].hash());
-    assert_eq!(r[0].hash(), KeyHash::Xxh3.hash(b"abcde"));
+    assert_eq!(r[0].hash(), crate::hash::KeyHash::Xxh3.hash(b"abcde"));
     assert_eq!((r[0].len, r[1].start_word - r[0].start_word), (5, 2));
     assert_eq!(&batch.bytes()[5..8], &[0, 0, 0]);
 }
@@ -112,10 +110,14 @@ fn tokens_are_padded_and_keyed_by_their_bytes() {
 fn safe_cut_never_splits_a_token() {
     let words = Tokenizer::default();
     let spaces = Tokenizer { mode: Mode::Whitespace, ..Tokenizer::default() };
-    assert_eq!(words.safe_cut(b"ab,cd"), Some(3));
-    assert_eq!(spaces.safe_cut(b"a b,cd"), Some(2));
-    assert_eq!(words.safe_cut(b"abcd"), None);
-    assert_eq!(spaces.safe_cut("ab\u{a0}cd".as_bytes()), None);
+    assert_eq!(words.safe_cut("ab,cd"), Some(3));
+    assert_eq!(spaces.safe_cut("a b,cd"), Some(2));
+    assert_eq!(words.safe_cut("abcd"), None);
+    // Non-ASCII separators cut too: NBSP, the ideographic full stop and space.
+    assert_eq!(spaces.safe_cut("ab\u{a0}cd"), Some(4));
+    assert_eq!(words.safe_cut("中文。中文"), Some(9));
+    assert_eq!(spaces.safe_cut("中文\u{3000}中文"), Some(9));
+    assert_eq!(words.safe_cut("中文"), None);
 }
 
 #[test]

@@ -1,45 +1,8 @@
 //! Finding an adapter and opening a device on it.
 
+use super::options::{AdapterChoice, AdapterReport, choose};
 use crate::error::Error;
-use serde::Serialize;
 use std::sync::{Arc, Mutex};
-
-/// Which adapter to use.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum AdapterChoice {
-    /// The best hardware adapter (discrete, then integrated, then virtual);
-    /// with `allow_software`, a CPU adapter such as lavapipe when there is no other.
-    #[default]
-    Best,
-    /// The n-th adapter of `gpucount devices`.
-    Index(usize),
-    /// The first adapter whose name contains this (case-insensitive).
-    Name(String),
-}
-
-impl AdapterChoice {
-    /// Parses `--adapter`: a number is an index, anything else a name.
-    pub fn parse(s: &str) -> Self {
-        s.parse().map_or_else(|_| AdapterChoice::Name(s.to_string()), AdapterChoice::Index)
-    }
-}
-
-/// What `gpucount devices` shows of one adapter.
-#[derive(Debug, Clone, Serialize)]
-pub struct AdapterReport {
-    pub index: usize,
-    pub name: String,
-    pub backend: String,
-    pub device_type: String,
-    pub driver: String,
-    pub driver_info: String,
-    pub max_storage_buffer_binding_size: u64,
-    pub max_buffer_size: u64,
-    pub max_compute_workgroups_per_dimension: u32,
-    pub timestamp_queries: bool,
-    /// A real GPU (discrete, integrated or virtual), not a CPU implementation.
-    pub hardware: bool,
-}
 
 /// The instance every adapter comes from. No display handle, no GL: compute
 /// only, so the loader has no window system to probe.
@@ -60,19 +23,8 @@ fn rank(t: wgpu::DeviceType) -> u8 {
     }
 }
 
-pub(crate) fn is_hardware(t: wgpu::DeviceType) -> bool {
+fn is_hardware(t: wgpu::DeviceType) -> bool {
     rank(t) <= 2
-}
-
-/// Every adapter the machine offers, in a stable order.
-pub fn adapters() -> Vec<wgpu::Adapter> {
-    let instance = instance();
-    let mut list = pollster::block_on(instance.enumerate_adapters(backends()));
-    list.sort_by_key(|a| {
-        let i = a.get_info();
-        (rank(i.device_type), i.name, i.backend as u8)
-    });
-    list
 }
 
 /// `WGPU_BACKEND` if set, else the native compute-capable backends.
@@ -80,9 +32,30 @@ fn backends() -> wgpu::Backends {
     wgpu::Backends::from_env().unwrap_or(wgpu::Backends::VULKAN | wgpu::Backends::METAL | wgpu::Backends::DX12)
 }
 
-/// Describes every adapter.
-pub fn describe_adapters() -> Vec<AdapterReport> {
-    adapters().iter().enumerate().map(|(index, a)| report(index, a)).collect()
+/// Every adapter the machine offers, in a stable order, enumerated once:
+/// what `devices` shows, what the backend policy reads and what is opened.
+pub struct Adapters {
+    list: Vec<wgpu::Adapter>,
+    pub reports: Vec<AdapterReport>,
+}
+
+impl Adapters {
+    pub fn probe() -> Adapters {
+        let instance = instance();
+        let mut list = pollster::block_on(instance.enumerate_adapters(backends()));
+        list.sort_by_key(|a| {
+            let i = a.get_info();
+            (rank(i.device_type), i.name, i.backend as u8)
+        });
+        let reports = list.iter().enumerate().map(|(index, a)| report(index, a)).collect();
+        Adapters { list, reports }
+    }
+
+    /// Opens a device on adapter `index` (of `reports`).
+    pub fn open(&self, index: usize) -> Result<GpuContext, Error> {
+        let adapter = self.list.get(index).ok_or_else(|| Error::NoAdapter(format!("no adapter {index}")))?;
+        GpuContext::from_adapter(adapter)
+    }
 }
 
 fn report(index: usize, a: &wgpu::Adapter) -> AdapterReport {
@@ -103,33 +76,6 @@ fn report(index: usize, a: &wgpu::Adapter) -> AdapterReport {
     }
 }
 
-/// The index of the adapter `choice` picks, if any.
-pub fn choose(reports: &[AdapterReport], choice: &AdapterChoice, allow_software: bool) -> Result<usize, Error> {
-    match choice {
-        AdapterChoice::Best => reports.iter().position(|r| r.hardware || allow_software).ok_or_else(|| {
-            Error::NoAdapter(if reports.is_empty() { no_adapter_help() } else { "no hardware GPU adapter".into() })
-        }),
-        AdapterChoice::Index(i) => {
-            if *i < reports.len() {
-                Ok(*i)
-            } else {
-                Err(Error::NoAdapter(format!("no adapter {i} (there are {}; see `gpucount devices`)", reports.len())))
-            }
-        }
-        AdapterChoice::Name(n) => {
-            let n = n.to_lowercase();
-            reports
-                .iter()
-                .position(|r| r.name.to_lowercase().contains(&n))
-                .ok_or_else(|| Error::NoAdapter(format!("no adapter named like '{n}' (see `gpucount devices`)")))
-        }
-    }
-}
-
-pub fn no_adapter_help() -> String {
-    "wgpu found no adapter; install a Vulkan driver (on Debian/Ubuntu, `apt-get install mesa-vulkan-drivers` gives the lavapipe software one)".into()
-}
-
 /// An open device, with a record of the first error wgpu reported on it.
 pub struct GpuContext {
     pub device: wgpu::Device,
@@ -143,10 +89,8 @@ pub struct GpuContext {
 impl GpuContext {
     /// Opens the adapter that `choice` picks.
     pub fn open(choice: &AdapterChoice, allow_software: bool) -> Result<GpuContext, Error> {
-        let list = adapters();
-        let reports: Vec<_> = list.iter().enumerate().map(|(i, a)| report(i, a)).collect();
-        let index = choose(&reports, choice, allow_software)?;
-        Self::from_adapter(&list[index])
+        let adapters = Adapters::probe();
+        adapters.open(choose(&adapters.reports, choice, allow_software)?)
     }
 
     /// Opens a device on `adapter` with the adapter's own limits.

@@ -1,50 +1,22 @@
 //! The GPU backend: the CPU tokenizes and hashes, a WGSL hash table
 //! (`shaders/count.wgsl`) counts, and the host resolves keys to words from
-//! the table's arena.
+//! the table's arena. Settings ([`GpuOptions`], [`AdapterChoice`]) are plain
+//! data and exist without the `gpu` feature; the device code needs it.
 
+#[cfg(feature = "gpu")]
 mod context;
+mod options;
+#[cfg(feature = "gpu")]
 mod table;
 
-pub use context::{AdapterChoice, AdapterReport, GpuContext, choose, describe_adapters, no_adapter_help};
-pub use table::{Fault, GpuCounters, GpuOptions, GpuTable, GpuTimes};
+#[cfg(feature = "gpu")]
+pub use context::{Adapters, GpuContext};
+pub use options::{AdapterChoice, AdapterReport, Fault, GpuOptions, choose, no_adapter_help};
+#[cfg(feature = "gpu")]
+pub use table::{GpuCounters, GpuTable, GpuTimes};
 
-use super::{Backend, Finished};
-use crate::error::Error;
-use crate::tokenize::TokenBatch;
-use std::sync::Mutex;
-
-/// Counts on a GPU. Workers tokenize in parallel; dispatches are serialized
-/// through one table, so a worker that waits for the device leaves the
-/// others tokenizing.
-pub struct GpuBackend {
-    table: Mutex<GpuTable>,
-    device: String,
-    description: String,
-}
-
-impl GpuBackend {
-    /// Opens the adapter `choice` picks. `why` says why the GPU was chosen.
-    pub fn open(
-        choice: &AdapterChoice,
-        allow_software: bool,
-        opts: GpuOptions,
-        why: &str,
-    ) -> Result<GpuBackend, Error> {
-        let ctx = GpuContext::open(choice, allow_software)?;
-        Self::with_context(ctx, opts, why)
-    }
-
-    pub fn with_context(ctx: GpuContext, opts: GpuOptions, why: &str) -> Result<GpuBackend, Error> {
-        let device = ctx.describe();
-        let description = format!("gpu: {device}; {why}");
-        Ok(GpuBackend { table: Mutex::new(GpuTable::new(ctx, opts)?), device, description })
-    }
-
-    /// The adapter: "name (backend, device type)".
-    pub fn device(&self) -> &str {
-        &self.device
-    }
-}
+#[cfg(feature = "gpu")]
+pub use backend::GpuBackend;
 
 /// Silences Vulkan driver and loader chatter that a compute-only tool has no
 /// use for, unless the user set these variables: lavapipe's "not a
@@ -63,40 +35,73 @@ pub unsafe fn quiet_driver_environment() {
     }
 }
 
-fn poisoned<T>(_: T) -> Error {
-    Error::Gpu("a worker panicked while using the device".into())
-}
+#[cfg(feature = "gpu")]
+mod backend {
+    use super::{GpuContext, GpuOptions, GpuTable};
+    use crate::count::{Backend, Finished};
+    use crate::error::Error;
+    use crate::keys::TokenBatch;
+    use std::sync::Mutex;
 
-impl Backend for GpuBackend {
-    type Local = ();
-
-    fn describe(&self) -> String {
-        self.description.clone()
+    /// Counts on a GPU. Workers make key batches in parallel; dispatches are
+    /// serialized through one table, so a worker that waits for the device
+    /// leaves the others tokenizing.
+    pub struct GpuBackend {
+        table: Mutex<GpuTable>,
+        device: String,
     }
 
-    fn local(&self) {}
+    impl GpuBackend {
+        /// A backend on an open device.
+        pub fn new(ctx: GpuContext, opts: GpuOptions) -> Result<GpuBackend, Error> {
+            let device = ctx.describe();
+            Ok(GpuBackend { table: Mutex::new(GpuTable::new(ctx, opts)?), device })
+        }
 
-    fn add(&self, _: &mut (), batch: &mut TokenBatch) -> Result<(), Error> {
-        self.table.lock().map_err(poisoned)?.add(batch)
+        /// The adapter: "name (backend, device type)".
+        pub fn device(&self) -> &str {
+            &self.device
+        }
     }
 
-    fn merge(&self, _: (), _: ()) {}
+    fn poisoned<T>(_: T) -> Error {
+        Error::Gpu("a worker panicked while using the device".into())
+    }
 
-    fn finish(self, _: ()) -> Result<Finished, Error> {
-        let (table, times, stats) = self.table.into_inner().map_err(poisoned)?.finish()?;
-        let mut stages = vec![("gpu upload".to_string(), times.upload), ("gpu wait".to_string(), times.wait)];
-        if let Some(d) = times.insert_kernel {
-            stages.push(("gpu insert kernel".into(), d));
+    impl Backend for GpuBackend {
+        type Local = TokenBatch;
+        const COUNTS_IN_SINK: bool = false;
+
+        fn local(&self) -> TokenBatch {
+            TokenBatch::new()
         }
-        if let Some(d) = times.finalize_kernel {
-            stages.push(("gpu finalize kernel".into(), d));
+
+        fn end_chunk(&self, batch: &mut TokenBatch) -> Result<(), Error> {
+            let result = self.table.lock().map_err(poisoned)?.add(batch);
+            batch.clear();
+            result
         }
-        stages.push(("gpu readback+resolve".into(), times.readback));
-        stages.push(("host fallback".into(), times.host_fallback));
-        let notes = vec![format!(
-            "{} dispatches, {} flushes, table {} slots; {} tokens spilled and {} oversized tokens counted on the host",
-            stats.dispatches, stats.flushes, stats.final_slots, stats.spilled_tokens, stats.oversized_tokens
-        )];
-        Ok(Finished { table, stages, notes })
+
+        fn merge(&self, a: TokenBatch, _: TokenBatch) -> TokenBatch {
+            a
+        }
+
+        fn finish(self, _: TokenBatch) -> Result<Finished, Error> {
+            let (table, times, stats) = self.table.into_inner().map_err(poisoned)?.finish()?;
+            let mut stages = vec![("gpu upload".to_string(), times.upload), ("gpu wait".to_string(), times.wait)];
+            if let Some(d) = times.insert_kernel {
+                stages.push(("gpu insert kernel".into(), d));
+            }
+            if let Some(d) = times.finalize_kernel {
+                stages.push(("gpu finalize kernel".into(), d));
+            }
+            stages.push(("gpu readback+resolve".into(), times.readback));
+            stages.push(("host fallback".into(), times.host_fallback));
+            let notes = vec![format!(
+                "{} dispatches, {} flushes, table {} slots; {} tokens spilled and {} oversized tokens counted on the host",
+                stats.dispatches, stats.flushes, stats.final_slots, stats.spilled_tokens, stats.oversized_tokens
+            )];
+            Ok(Finished { table, stages, notes })
+        }
     }
 }

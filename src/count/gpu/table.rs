@@ -2,9 +2,10 @@
 //! flushes of the table into an exact host [`CountTable`].
 
 use super::context::GpuContext;
+use super::options::{Fault, GpuOptions};
 use crate::error::Error;
+use crate::keys::{TokenBatch, TokenRecord};
 use crate::table::CountTable;
-use crate::tokenize::{TokenBatch, TokenRecord};
 use bytemuck::{Pod, Zeroable};
 use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
@@ -17,57 +18,6 @@ const RESIDENT: u32 = u32::MAX;
 const MAX_LOOP: u32 = 65_535;
 const SLOT_BYTES: u64 = std::mem::size_of::<Slot>() as u64;
 const TOKEN_BYTES: u64 = std::mem::size_of::<TokenRecord>() as u64;
-
-/// Sizes and limits of the GPU table. The defaults suit real runs; tests
-/// shrink them to force flushes, spills and chunking.
-#[derive(Debug, Clone)]
-pub struct GpuOptions {
-    /// Slots at start (rounded up to a power of two); the table doubles on
-    /// flushes up to `max_slots` or the adapter's limits.
-    pub initial_slots: u32,
-    pub max_slots: Option<u32>,
-    /// Arena bytes at start; doubles like the table.
-    pub initial_arena_bytes: u64,
-    /// Most tokens per dispatch.
-    pub max_batch_tokens: u32,
-    /// Probes before a token is handed back to the host.
-    pub max_probes: u32,
-    /// Flush when more than this share of slots is used before a batch.
-    pub max_load: f64,
-    /// Longest token counted on the device; longer ones are counted on the host.
-    /// Kept under 65,535 words because llvmpipe silently ends any shader loop
-    /// after 65,535 iterations (and comparing or copying a token loops per word).
-    pub max_token_bytes: u32,
-    /// Pretend the adapter's storage bindings are at most this large.
-    pub max_binding_override: Option<u64>,
-    /// Fault injection for tests.
-    pub fault: Option<Fault>,
-}
-
-impl Default for GpuOptions {
-    fn default() -> Self {
-        GpuOptions {
-            initial_slots: 1 << 16,
-            max_slots: None,
-            initial_arena_bytes: 8 << 20,
-            max_batch_tokens: 1 << 20,
-            max_probes: 4096,
-            max_load: 0.5,
-            max_token_bytes: 64 << 10,
-            max_binding_override: None,
-            fault: None,
-        }
-    }
-}
-
-/// Faults the GPU backend can be told to provoke.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
-    /// Report the device as lost after this many dispatches.
-    LoseDeviceAfter(u32),
-    /// Ask wgpu for a buffer larger than the adapter allows, at start.
-    OversizedAllocation,
-}
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]

@@ -1,4 +1,3 @@
-use crate::hash::KeyHash;
 use bytemuck::{Pod, Zeroable};
 
 /// One token in a [`TokenBatch`]: its key and where its bytes are.
@@ -22,7 +21,8 @@ impl TokenRecord {
     }
 }
 
-/// Hashed, normalized tokens of one or more text chunks.
+/// Keys of one or more text chunks in the layout the GPU reads: records
+/// (key, offset, length) and the keys' bytes.
 ///
 /// Invariants: every token starts on a 4-byte boundary of `bytes` and is
 /// followed by zero padding up to the next one, so two tokens are equal
@@ -74,27 +74,11 @@ impl TokenBatch {
     }
 
     /// Adds one token with a precomputed key.
+    #[inline]
     pub fn push(&mut self, hash: u64, token: &[u8]) {
-        let start = self.begin();
+        let start = self.bytes.len();
         self.bytes.extend_from_slice(token);
         self.seal_with(start, hash);
-    }
-
-    #[inline]
-    pub(crate) fn begin(&self) -> usize {
-        self.bytes.len()
-    }
-
-    #[inline]
-    pub(crate) fn bytes_mut(&mut self) -> &mut Vec<u8> {
-        &mut self.bytes
-    }
-
-    /// Finishes the token whose bytes were appended since `start`.
-    #[inline]
-    pub(crate) fn seal(&mut self, start: usize, hash: KeyHash) {
-        let key = hash.hash(&self.bytes[start..]);
-        self.seal_with(start, key);
     }
 
     #[inline]

@@ -1,0 +1,304 @@
+//! clap definitions and their validation into the library's options. No
+//! other module sees clap.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use gpucount::count::gpu::{AdapterChoice, Fault, GpuOptions};
+use gpucount::count::{BackendChoice, BackendConfig};
+use gpucount::decode::EncodingChoice;
+use gpucount::report::{Format, ReportOptions};
+use gpucount::source::{Operand, WalkOptions};
+use gpucount::{Error, KeyHash, Mode, Options, Tokenizer};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "gpucount", version, about = "Exact word frequencies, counted on the CPU or the GPU")]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub count: CountArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List CPU cores and GPU adapters, and which backend `--backend auto` would use.
+    Devices {
+        #[arg(long, value_enum, default_value_t = MachineFormat::Text)]
+        format: MachineFormat,
+    },
+    /// Time the same count on 1 CPU thread, all CPU threads and the GPU; check the outputs agree.
+    Bench(BenchArgs),
+    /// Write reproducible Zipf-distributed sample text to stdout.
+    Generate {
+        /// Word occurrences.
+        #[arg(long, default_value_t = 100_000)]
+        words: u64,
+        /// Distinct words.
+        #[arg(long, default_value_t = 20_000)]
+        vocabulary: u64,
+        #[arg(long, default_value_t = 1.07)]
+        exponent: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+/// Output of `devices` and `bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MachineFormat {
+    Text,
+    Json,
+}
+
+/// `--backend`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    /// A hardware GPU when there is one and the input is large enough, else the CPU.
+    Auto,
+    Cpu,
+    /// The GPU, software adapters (lavapipe) included; fails if there is none.
+    Gpu,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// `word<TAB>count` lines, no header.
+    Tsv,
+    /// RFC 4180, header `word,count`.
+    Csv,
+    /// One object: `words` and a `summary`.
+    Json,
+    /// Aligned columns: rank, count, share of all tokens, word.
+    Table,
+}
+
+/// `--tokenizer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenizerArg {
+    /// Runs of letters, digits and marks.
+    Words,
+    /// Runs of non-whitespace.
+    Whitespace,
+}
+
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// Files, directories (walked recursively, in sorted order) or `-` for stdin. None: stdin.
+    pub paths: Vec<PathBuf>,
+    /// Where to count.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+    #[command(flatten)]
+    pub text: TextArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+    /// Print only the N most frequent words.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// Print only words seen at least N times.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub min_count: u64,
+    #[arg(long, value_enum, default_value_t = FormatArg::Tsv)]
+    pub format: FormatArg,
+    /// Print a summary (inputs, sizes, backend, stage times, workers) on stderr.
+    #[arg(long)]
+    pub stats: bool,
+    /// Write the counts to FILE (atomically: a temporary file renamed at the end).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Lets `auto` use a software adapter at any input size (to test the fallback).
+    #[arg(long, hide = true)]
+    pub auto_software: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Files or directories to count (stdin cannot be re-read).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Timed runs of each configuration, after one warm-up run.
+    #[arg(long, default_value_t = 5)]
+    pub runs: usize,
+    /// Leave the GPU out.
+    #[arg(long)]
+    pub no_gpu: bool,
+    #[arg(long, value_enum, default_value_t = MachineFormat::Text)]
+    pub format: MachineFormat,
+    #[command(flatten)]
+    pub text: TextArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+}
+
+/// Which files are read and how text is tokenized (shared by counting and `bench`).
+#[derive(Debug, Args)]
+pub struct TextArgs {
+    /// What a token is.
+    #[arg(long, value_enum, default_value_t = TokenizerArg::Words)]
+    pub tokenizer: TokenizerArg,
+    /// Count tokens as written instead of lowercased.
+    #[arg(long)]
+    pub keep_case: bool,
+    /// `auto` or a WHATWG encoding label (utf-8, windows-1252, utf-16le, ...).
+    #[arg(long, default_value = "auto")]
+    pub encoding: String,
+    /// Worker threads (0: one per logical core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Walk hidden files and directories too.
+    #[arg(long)]
+    pub hidden: bool,
+    /// Do not honour .gitignore, .ignore and git's exclude files in walks.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Count only walked files matching GLOB (gitignore syntax; `!GLOB` excludes). Repeatable.
+    #[arg(short = 'g', long = "glob", value_name = "GLOB")]
+    pub globs: Vec<String>,
+    /// Leave out walked files matching GLOB. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Count walked files that look binary (skipped by default; named files are always read).
+    #[arg(long)]
+    pub binary: bool,
+    // Test hooks: force collisions and tiny chunks.
+    #[arg(long, hide = true)]
+    pub weak_hash_bits: Option<u32>,
+    #[arg(long, hide = true)]
+    pub chunk_bytes: Option<usize>,
+    #[arg(long, hide = true)]
+    pub max_token_bytes: Option<usize>,
+}
+
+/// GPU choice and (hidden) test hooks for tiny tables and faults.
+#[derive(Debug, Args)]
+pub struct GpuArgs {
+    /// GPU adapter by index or name (see `gpucount devices`).
+    #[arg(long, value_name = "NAME_OR_INDEX")]
+    pub adapter: Option<String>,
+    #[arg(long, hide = true)]
+    pub gpu_table_slots: Option<u32>,
+    #[arg(long, hide = true)]
+    pub gpu_batch_tokens: Option<u32>,
+    #[arg(long, hide = true)]
+    pub gpu_max_probes: Option<u32>,
+    #[arg(long, hide = true)]
+    pub gpu_arena_bytes: Option<u64>,
+    #[arg(long, hide = true)]
+    pub gpu_max_binding: Option<u64>,
+    #[arg(long, hide = true, value_parser = parse_fault)]
+    pub gpu_fault: Option<Fault>,
+}
+
+fn parse_fault(s: &str) -> Result<Fault, String> {
+    match s.split_once(':') {
+        Some(("lose-device-after", n)) => n.parse().map(Fault::LoseDeviceAfter).map_err(|e| e.to_string()),
+        _ if s == "oversized-allocation" => Ok(Fault::OversizedAllocation),
+        _ => Err("expected lose-device-after:N or oversized-allocation".into()),
+    }
+}
+
+/// A validated count command.
+pub struct Config {
+    pub operands: Vec<Operand>,
+    pub options: Options,
+    pub report: ReportOptions,
+    pub stats: bool,
+    pub output: Option<PathBuf>,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Tsv => Format::Tsv,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Json => Format::Json,
+            FormatArg::Table => Format::Table,
+        }
+    }
+}
+
+impl TextArgs {
+    /// The run options these flags ask for (backend left at `auto`).
+    pub fn options(&self) -> Result<Options, Error> {
+        let encoding = EncodingChoice::parse(&self.encoding).map_err(Error::Config)?;
+        let mode = match self.tokenizer {
+            TokenizerArg::Words => Mode::Words,
+            TokenizerArg::Whitespace => Mode::Whitespace,
+        };
+        let mut globs = self.globs.clone();
+        globs.extend(self.exclude.iter().map(|g| format!("!{g}")));
+        let mut options = Options {
+            tokenizer: Tokenizer { mode, keep_case: self.keep_case },
+            hash: self.weak_hash_bits.map_or(KeyHash::Xxh3, |bits| KeyHash::WeakForTesting { bits }),
+            encoding,
+            threads: self.threads,
+            binary: self.binary,
+            walk: WalkOptions { hidden: self.hidden, no_ignore: self.no_ignore, globs },
+            ..Options::default()
+        };
+        if let Some(c) = self.chunk_bytes {
+            options.chunk_bytes = c.max(1);
+        }
+        if let Some(m) = self.max_token_bytes {
+            options.max_token_bytes = m;
+        }
+        options.walk.check()?;
+        Ok(options)
+    }
+}
+
+impl GpuArgs {
+    pub fn adapter(&self) -> AdapterChoice {
+        self.adapter.as_deref().map_or(AdapterChoice::Best, AdapterChoice::parse)
+    }
+
+    pub fn options(&self) -> GpuOptions {
+        let mut gpu =
+            GpuOptions { fault: self.gpu_fault, max_binding_override: self.gpu_max_binding, ..GpuOptions::default() };
+        if let Some(s) = self.gpu_table_slots {
+            gpu.initial_slots = s;
+            gpu.max_slots = Some(s);
+        }
+        if let Some(n) = self.gpu_batch_tokens {
+            gpu.max_batch_tokens = n;
+        }
+        if let Some(p) = self.gpu_max_probes {
+            gpu.max_probes = p;
+        }
+        if let Some(a) = self.gpu_arena_bytes {
+            gpu.initial_arena_bytes = a;
+        }
+        gpu
+    }
+}
+
+impl CountArgs {
+    /// Checks the flags once and builds the config.
+    pub fn config(&self) -> Result<Config, Error> {
+        let mut options = self.text.options()?;
+        options.backend = BackendConfig {
+            choice: match self.backend {
+                BackendArg::Auto => BackendChoice::Auto,
+                BackendArg::Cpu => BackendChoice::Cpu,
+                BackendArg::Gpu => BackendChoice::Gpu,
+            },
+            adapter: self.gpu.adapter(),
+            gpu: self.gpu.options(),
+            auto_software: self.auto_software,
+        };
+        let operands = if self.paths.is_empty() {
+            vec![Operand::Stdin]
+        } else {
+            self.paths.iter().cloned().map(Operand::from_arg).collect()
+        };
+        Ok(Config {
+            operands,
+            options,
+            report: ReportOptions { format: self.format.into(), top: self.top, min_count: self.min_count.max(1) },
+            stats: self.stats,
+            output: self.output.clone(),
+        })
+    }
+}

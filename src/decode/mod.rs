@@ -1,0 +1,140 @@
+//! Decoding: one encoding policy for every kind of document (file, pipe,
+//! FIFO, text in memory, and later archive members and downloads), applied
+//! while the bytes stream past, each byte read once.
+//!
+//! The policy, for `--encoding auto`: a byte order mark decides. Otherwise
+//! ASCII is passed through (it decodes the same in UTF-8 and in every legacy
+//! encoding chardetng can guess), and the decision waits for the first
+//! non-ASCII byte; it is then made from a window of [`WINDOW`] bytes starting
+//! there: UTF-8 when the window is valid UTF-8 or mostly so (malformed bytes
+//! then count as U+FFFD and are reported), else chardetng's guess. So the same
+//! bytes decode the same way whatever they arrive through, an old Latin-1 book
+//! with a long ASCII header is still recognised, and memory stays bounded.
+
+mod chunk;
+mod reader;
+
+pub use chunk::Chunk;
+pub use reader::{DocRead, ReadOptions, read_document};
+
+use encoding_rs::{Encoding, UTF_8};
+
+/// Bytes, from the first non-ASCII byte on, that decide an undeclared encoding.
+pub const WINDOW: usize = 256 << 10;
+
+/// How to pick a document's encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EncodingChoice {
+    /// The policy in the module docs.
+    #[default]
+    Auto,
+    /// Always this encoding (a byte order mark of the same encoding is removed).
+    Fixed(&'static Encoding),
+}
+
+impl EncodingChoice {
+    /// Parses `auto` or a WHATWG encoding label. Labels of the WHATWG
+    /// "replacement" decoder (`iso-2022-kr`, `hz-gb-2312`, ...) are refused:
+    /// it turns a whole input into one U+FFFD.
+    pub fn parse(label: &str) -> Result<Self, String> {
+        if label.eq_ignore_ascii_case("auto") {
+            return Ok(EncodingChoice::Auto);
+        }
+        match Encoding::for_label(label.as_bytes()) {
+            Some(e) if e == encoding_rs::REPLACEMENT => Err(format!(
+                "encoding label '{label}' names the WHATWG replacement decoder, which reads any input as one U+FFFD; name a real encoding or use auto"
+            )),
+            Some(e) => Ok(EncodingChoice::Fixed(e)),
+            None => Err(format!(
+                "unknown encoding label '{label}' (use auto or a WHATWG label such as utf-8, windows-1252, utf-16le)"
+            )),
+        }
+    }
+}
+
+/// The encoding `--encoding auto` gives a document held whole in memory: the
+/// same decision the streaming reader makes.
+pub fn detect(bytes: &[u8]) -> &'static Encoding {
+    if let Some((enc, _)) = Encoding::for_bom(bytes) {
+        return enc;
+    }
+    match bytes.iter().position(|&b| b >= 0x80) {
+        None => UTF_8,
+        Some(first) => {
+            let end = bytes.len().min(first + WINDOW);
+            decide(&bytes[first..end], end == bytes.len())
+        }
+    }
+}
+
+/// Decides the encoding from `window`, which starts at a document's first
+/// non-ASCII byte (`complete`: the document ends with it). UTF-8 when at
+/// least four in five non-ASCII sequences are valid UTF-8; else chardetng.
+pub(crate) fn decide(window: &[u8], complete: bool) -> &'static Encoding {
+    let (valid, malformed) = utf8_sequences(window, complete);
+    if malformed == 0 || (valid > 0 && valid >= 4 * malformed) {
+        return UTF_8;
+    }
+    let mut det = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    det.feed(window, complete);
+    det.guess(None, chardetng::Utf8Detection::Deny)
+}
+
+/// Counts valid non-ASCII UTF-8 sequences and malformed ones in `bytes`. An
+/// incomplete sequence at the end is not malformed unless `complete`.
+fn utf8_sequences(mut bytes: &[u8], complete: bool) -> (usize, usize) {
+    let (mut valid, mut malformed) = (0, 0);
+    loop {
+        let (good, error) = match std::str::from_utf8(bytes) {
+            Ok(_) => (bytes.len(), None),
+            Err(e) => (e.valid_up_to(), Some(e)),
+        };
+        // In valid UTF-8, each non-ASCII character has exactly one lead byte (0xC0 and up).
+        valid += bytes[..good].iter().filter(|&&b| b >= 0xC0).count();
+        match error.map(|e| e.error_len()) {
+            None => return (valid, malformed),
+            Some(Some(n)) => {
+                malformed += 1;
+                bytes = &bytes[good + n..];
+            }
+            Some(None) => return (valid, malformed + complete as usize),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_non_ascii_byte_decides() {
+        assert_eq!(detect(b"plain ascii"), UTF_8);
+        assert_eq!(detect("caf\u{e9} d\u{e9}j\u{e0}".as_bytes()), UTF_8);
+        assert_eq!(detect(b"Caf\xe9 d\xe9j\xe0 vu"), encoding_rs::WINDOWS_1252);
+        // A long ASCII header, then Latin-1 accents: still windows-1252.
+        let mut old = b"Project header\n".repeat(200_000);
+        old.extend_from_slice(b"na\xefve caf\xe9 \xe9l\xe8ve");
+        assert_eq!(detect(&old), encoding_rs::WINDOWS_1252);
+        // Mostly UTF-8 with one stray byte: UTF-8 (the stray byte is reported when read).
+        let mut mostly = "caf\u{e9} ".repeat(1000).into_bytes();
+        mostly.push(0xe9);
+        assert_eq!(detect(&mostly), UTF_8);
+        // A byte order mark wins.
+        assert_eq!(detect(b"\xff\xfea\0"), encoding_rs::UTF_16LE);
+    }
+
+    #[test]
+    fn sequences_are_counted() {
+        assert_eq!(utf8_sequences("é a ü".as_bytes(), true), (2, 0));
+        assert_eq!(utf8_sequences(b"\xe9 a \xc3", false), (0, 1));
+        assert_eq!(utf8_sequences(b"\xe9 a \xc3", true), (0, 2));
+    }
+
+    #[test]
+    fn replacement_labels_are_refused() {
+        for label in ["replacement", "iso-2022-kr", "hz-gb-2312"] {
+            assert!(EncodingChoice::parse(label).unwrap_err().contains("replacement"), "{label}");
+        }
+        assert_eq!(EncodingChoice::parse("latin1"), Ok(EncodingChoice::Fixed(encoding_rs::WINDOWS_1252)));
+    }
+}

@@ -1,0 +1,225 @@
+//! Streams one document: bytes in, decoded UTF-8 chunks out. Memory stays
+//! bounded by the block size, the decision window and the longest token,
+//! never by the document.
+
+use super::chunk::{Chunk, Chunker};
+use super::{EncodingChoice, WINDOW, decide};
+use crate::source::{Document, binary_kind};
+use crate::tokenize::Tokenizer;
+use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_8};
+use std::io::{self, Read};
+
+/// How documents are read.
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    pub encoding: EncodingChoice,
+    /// Target size of a chunk (and of a read block, at least 4 KiB).
+    pub chunk_bytes: usize,
+    /// Longest token accepted; a longer one ends its document with an error
+    /// (what came before it is counted). Keeps memory and 32-bit lengths bounded.
+    pub max_token_bytes: usize,
+    /// Decides where a chunk may be cut.
+    pub tokenizer: Tokenizer,
+    /// Count walked files that look binary instead of skipping them.
+    pub binary: bool,
+}
+
+/// Default [`ReadOptions::max_token_bytes`]: 1 GiB.
+pub const MAX_TOKEN_BYTES: usize = 1 << 30;
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            encoding: EncodingChoice::Auto,
+            chunk_bytes: 1 << 20,
+            max_token_bytes: MAX_TOKEN_BYTES,
+            tokenizer: Tokenizer::default(),
+            binary: false,
+        }
+    }
+}
+
+/// What reading one document found.
+#[derive(Debug, Clone, Default)]
+pub struct DocRead {
+    /// Raw bytes read (all of them, or up to a read error).
+    pub bytes: u64,
+    /// The encoding it was decoded with; `None` if nothing was decoded.
+    pub encoding: Option<&'static Encoding>,
+    /// Skipped as binary, and why (walked files only).
+    pub binary: Option<String>,
+    /// A problem: it could not be opened (nothing counted), or reading stopped
+    /// early or met malformed bytes (what was read is counted).
+    pub problem: Option<String>,
+    /// The document was opened and its text (or part of it) counted.
+    pub counted: bool,
+}
+
+/// Reads `doc`, calling `sink` with each chunk (a `false` answer stops
+/// reading) and `progress` with raw bytes as they are read.
+pub fn read_document(
+    doc: &Document,
+    opts: &ReadOptions,
+    sink: &mut dyn FnMut(Chunk) -> bool,
+    progress: &dyn Fn(u64),
+) -> DocRead {
+    let mut report = DocRead::default();
+    let mut reader = match doc.open() {
+        Ok((r, _)) => r,
+        Err(e) => {
+            report.problem = Some(e.to_string());
+            return report;
+        }
+    };
+    let block = opts.chunk_bytes.max(4096);
+    let mut buf = Vec::with_capacity(block);
+    let mut eof = match fill(&mut reader, &mut buf, block) {
+        Ok(eof) => eof,
+        Err(e) => {
+            report.problem = Some(e.to_string());
+            return report;
+        }
+    };
+    if doc.walked && !opts.binary {
+        if let Some(kind) = binary_kind(&buf) {
+            report.binary = Some(kind);
+            return report;
+        }
+    }
+    report.counted = true;
+    let mut chunker = Chunker::new(opts.tokenizer, opts.chunk_bytes.max(1), doc.id, sink);
+    let mut state = match opts.encoding {
+        EncodingChoice::Fixed(enc) => State::decided(enc, enc.new_decoder_with_bom_removal()),
+        EncodingChoice::Auto => match Encoding::for_bom(&buf) {
+            Some((enc, _)) => State::decided(enc, enc.new_decoder_with_bom_removal()),
+            None => State::Undecided { window: Vec::new(), at: 0 },
+        },
+    };
+    let mut offset = 0u64;
+    loop {
+        progress(buf.len() as u64);
+        state.feed(&buf, offset, eof, &mut chunker);
+        offset += buf.len() as u64;
+        report.bytes = offset;
+        chunker.flush_full();
+        if chunker.stopped {
+            return report;
+        }
+        if chunker.pending.len() > opts.max_token_bytes.max(opts.chunk_bytes) {
+            report.problem = Some(format!(
+                "more than {} bytes without a separator before byte {offset} (a token that long is not counted); the input was counted up to it",
+                opts.max_token_bytes
+            ));
+            report.encoding = state.encoding();
+            return report;
+        }
+        if eof {
+            break;
+        }
+        buf.clear();
+        match fill(&mut reader, &mut buf, block) {
+            Ok(e) => eof = e,
+            Err(e) => {
+                // Count what was read; an incomplete character at the cut is dropped.
+                state.feed(&buf, offset, false, &mut chunker);
+                offset += buf.len() as u64;
+                report.bytes = offset;
+                report.problem = Some(format!("read error at byte {offset}: {e}; the bytes before it were counted"));
+                break;
+            }
+        }
+    }
+    report.encoding = state.encoding();
+    if let State::Decided { first_bad: Some(at), encoding, .. } = &state {
+        report
+            .problem
+            .get_or_insert(format!("malformed {} at byte {at}; such bytes were counted as U+FFFD", encoding.name()));
+    }
+    chunker.finish();
+    report
+}
+
+/// Where the encoding decision stands.
+enum State {
+    /// Only ASCII so far (passed through), then the start of the window
+    /// (from the first non-ASCII byte, at document offset `at`).
+    Undecided {
+        window: Vec<u8>,
+        at: u64,
+    },
+    Decided {
+        encoding: &'static Encoding,
+        decoder: Decoder,
+        first_bad: Option<u64>,
+    },
+}
+
+impl State {
+    fn decided(encoding: &'static Encoding, decoder: Decoder) -> State {
+        State::Decided { encoding, decoder, first_bad: None }
+    }
+
+    fn encoding(&self) -> Option<&'static Encoding> {
+        match self {
+            // Only ASCII (or nothing) was seen: that is UTF-8.
+            State::Undecided { .. } => Some(UTF_8),
+            State::Decided { encoding, .. } => Some(encoding),
+        }
+    }
+
+    /// Feeds `bytes` (at document offset `offset`; `last`: nothing follows).
+    fn feed(&mut self, bytes: &[u8], offset: u64, last: bool, out: &mut Chunker<'_>) {
+        if let State::Undecided { window, at } = self {
+            let mut rest = bytes;
+            if window.is_empty() {
+                let ascii = bytes.iter().position(|&b| b >= 0x80).unwrap_or(bytes.len());
+                // ASCII is valid UTF-8 and decodes the same in every candidate encoding.
+                out.pending.push_str(std::str::from_utf8(&bytes[..ascii]).unwrap_or_default());
+                rest = &bytes[ascii..];
+                *at = offset + ascii as u64;
+            }
+            window.extend_from_slice(rest);
+            if window.len() < WINDOW && !last {
+                return;
+            }
+            if window.is_empty() {
+                return;
+            }
+            let encoding = decide(window, last);
+            let (window, at) = (std::mem::take(window), *at);
+            *self = State::decided(encoding, encoding.new_decoder_without_bom_handling());
+            return self.feed(&window, at, last, out);
+        }
+        let State::Decided { decoder, first_bad, .. } = self else { unreachable!("decided above") };
+        let mut pos = 0;
+        loop {
+            let need =
+                decoder.max_utf8_buffer_length_without_replacement(bytes.len() - pos).unwrap_or(bytes.len() * 3 + 16);
+            out.pending.reserve(need);
+            let (res, read) = decoder.decode_to_string_without_replacement(&bytes[pos..], &mut out.pending, last);
+            pos += read;
+            match res {
+                DecoderResult::InputEmpty => break,
+                DecoderResult::OutputFull => continue,
+                DecoderResult::Malformed(bad, after) => {
+                    let at = offset + pos as u64 - after as u64 - bad as u64;
+                    first_bad.get_or_insert(at);
+                    out.pending.push(char::REPLACEMENT_CHARACTER);
+                }
+            }
+        }
+    }
+}
+
+/// Reads until `buf` holds `want` bytes or the input ends; true at end of input.
+fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    while buf.len() < want {
+        match r.take((want - buf.len()) as u64).read_to_end(buf) {
+            Ok(0) => return Ok(true),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}

@@ -1,0 +1,470 @@
+//! The run: documents from a source, one reader thread that reads, decodes
+//! and chunks them in order, worker threads that turn chunks into keys for
+//! the backend, and the backend's table at the end. The pipeline owns the
+//! backend choice (through [`select`]), the GPU-to-CPU fallback, stage timing
+//! (from the first directory entry to the last byte written) and
+//! cancellation.
+
+mod counter;
+
+pub use counter::Counter;
+
+use crate::count::select::{self, BackendConfig, Devices, InputSize, Plan};
+use crate::count::{Backend, BackendChoice, CpuBackend};
+use crate::decode::{Chunk, EncodingChoice, ReadOptions, read_document};
+use crate::error::{Error, InputError};
+use crate::hash::KeyHash;
+use crate::keys::Keys;
+use crate::source::{Documents, Item, Operand, Skip, Sources, WalkOptions};
+use crate::table::CountTable;
+use crate::tokenize::Tokenizer;
+use rayon::prelude::*;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Called with the number of raw bytes read so far, for progress display.
+pub type Progress = dyn Fn(u64) + Send + Sync;
+
+/// Everything a run needs to know.
+#[derive(Clone)]
+pub struct Options {
+    pub tokenizer: Tokenizer,
+    pub hash: KeyHash,
+    pub encoding: EncodingChoice,
+    /// Worker threads; 0 means one per logical core.
+    pub threads: usize,
+    /// Target size of a text chunk handed to a worker.
+    pub chunk_bytes: usize,
+    /// Longest token accepted (see [`ReadOptions::max_token_bytes`]).
+    pub max_token_bytes: usize,
+    /// Count walked files that look binary instead of skipping them.
+    pub binary: bool,
+    pub walk: WalkOptions,
+    pub backend: BackendConfig,
+    pub progress: Option<Arc<Progress>>,
+    /// Set it to stop a run early; the run then ends with [`Error::Cancelled`].
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        let read = ReadOptions::default();
+        Options {
+            tokenizer: Tokenizer::default(),
+            hash: KeyHash::default(),
+            encoding: read.encoding,
+            threads: 0,
+            chunk_bytes: read.chunk_bytes,
+            max_token_bytes: read.max_token_bytes,
+            binary: read.binary,
+            walk: WalkOptions::default(),
+            backend: BackendConfig::default(),
+            progress: None,
+            cancel: None,
+        }
+    }
+}
+
+impl Options {
+    /// The number of worker threads this run uses.
+    pub fn threads(&self) -> usize {
+        if self.threads > 0 { self.threads } else { std::thread::available_parallelism().map_or(1, |n| n.get()) }
+    }
+
+    fn read(&self) -> ReadOptions {
+        ReadOptions {
+            encoding: self.encoding,
+            chunk_bytes: self.chunk_bytes.max(1),
+            max_token_bytes: self.max_token_bytes,
+            tokenizer: self.tokenizer,
+            binary: self.binary,
+        }
+    }
+
+    fn keys(&self) -> Keys {
+        Keys { tokenizer: self.tokenizer, hash: self.hash }
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// Thread-seconds spent in each stage of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Stages {
+    /// Walking directories (the source, on the reader thread).
+    pub walk: Duration,
+    /// Reading and decoding (the reader thread).
+    pub read_decode: Duration,
+    /// Tokenizing and hashing, summed over workers (backends that count later).
+    pub tokenize_hash: Duration,
+    /// Counting, summed over workers, plus the backend's final work.
+    pub count: Duration,
+    /// Tokenizing, hashing and counting done in one pass (the CPU backend).
+    pub tokenize_hash_count: Duration,
+    /// Backend-specific stages.
+    pub backend: Vec<(String, Duration)>,
+    /// Turning the table into rows, and sorting and writing them (set by [`crate::report::write`]).
+    pub resolve: Duration,
+    pub output: Duration,
+}
+
+impl Stages {
+    /// The counting stages that ran, named, in pipeline order: walk,
+    /// read+decode, the one-pass CPU stage or tokenize+hash and count, then
+    /// the backend's own stages.
+    pub fn named(&self) -> Vec<(String, Duration)> {
+        let counting = [
+            ("tokenize+hash+count", self.tokenize_hash_count),
+            ("tokenize+hash", self.tokenize_hash),
+            ("count", self.count),
+        ];
+        [("walk", self.walk), ("read+decode", self.read_decode)]
+            .into_iter()
+            .chain(counting.into_iter().filter(|(_, d)| !d.is_zero()))
+            .map(|(n, d)| (n.to_string(), d))
+            .chain(self.backend.iter().cloned())
+            .collect()
+    }
+}
+
+/// What one worker thread did, so load balance can be seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    pub chunks: u64,
+    /// Documents whose first chunk this worker took.
+    pub documents: u64,
+    /// Text bytes (UTF-8) tokenized.
+    pub bytes: u64,
+    pub busy: Duration,
+}
+
+/// Everything a run produced.
+pub struct Outcome {
+    pub table: CountTable,
+    /// Documents counted (whole, or up to a read error).
+    pub documents: usize,
+    /// Raw bytes of those documents.
+    pub bytes: u64,
+    /// Documents not decoded as UTF-8, with their encoding.
+    pub encodings: Vec<(String, &'static str)>,
+    /// Per-document problems, in input order.
+    pub errors: Vec<InputError>,
+    /// Walked files skipped as binary, and FIFOs, sockets and devices skipped in walks.
+    pub skipped_binary: usize,
+    pub skipped_special: usize,
+    /// Where it was counted and why ("cpu: ...", "gpu: ...").
+    pub backend: String,
+    /// The GPU adapter, when the GPU counted.
+    pub device: Option<String>,
+    /// Run-level warnings (the GPU failed and the CPU recounted).
+    pub warnings: Vec<String>,
+    /// Backend notes for `--stats`.
+    pub notes: Vec<String>,
+    pub stages: Stages,
+    pub workers: Vec<WorkerStats>,
+    pub threads: usize,
+    /// When the run started (the wall clock of `--stats` runs from here).
+    pub started: Instant,
+}
+
+/// Counts `operands` (files, directories, stdin, text in memory).
+pub fn count(operands: Vec<Operand>, opts: &Options) -> Result<Outcome, Error> {
+    opts.walk.check()?;
+    run(&|| Box::new(Sources::new(operands.clone(), opts.walk.clone())), opts)
+}
+
+/// Counts the documents `make_source` yields. It is called once, and again
+/// for a CPU recount when the GPU fails under `auto`.
+pub fn run<'s>(make_source: &dyn Fn() -> Documents<'s>, opts: &Options) -> Result<Outcome, Error> {
+    let started = Instant::now();
+    let devices = Devices::new();
+    let mut source = make_source();
+    let (size, peeked) = if opts.backend.choice == BackendChoice::Auto {
+        peek(&mut source)
+    } else {
+        (InputSize::Unknown("not looked at".into()), Vec::new())
+    };
+    let plan = select::plan(&opts.backend, &size, &devices)?;
+    let peek_time = started.elapsed();
+    let items: Documents<'s> = Box::new(peeked.into_iter().chain(source));
+    let result = match &plan {
+        Plan::Cpu { .. } => execute(items, opts, CpuBackend, &plan, started),
+        Plan::Gpu { adapter, .. } => on_gpu(items, opts, &devices, *adapter, &plan, started),
+    };
+    let mut outcome = match result {
+        Ok(o) => o,
+        Err(failed) if opts.backend.choice == BackendChoice::Auto && matches!(plan, Plan::Gpu { .. }) => {
+            let e = failed.error;
+            if !failed.replayable {
+                return Err(Error::Gpu(format!("{e}; part of the input cannot be read again, so no CPU recount")));
+            }
+            let cpu = Plan::Cpu { reason: format!("the GPU failed ({e})") };
+            let mut o = execute(make_source(), opts, CpuBackend, &cpu, started).map_err(|f| f.error)?;
+            o.warnings.push(format!("{e}; counting on the CPU instead"));
+            o
+        }
+        Err(failed) => return Err(failed.error),
+    };
+    outcome.stages.walk += peek_time;
+    Ok(outcome)
+}
+
+#[cfg(feature = "gpu")]
+fn on_gpu(
+    items: Documents<'_>,
+    opts: &Options,
+    devices: &Devices,
+    adapter: usize,
+    plan: &Plan,
+    started: Instant,
+) -> Result<Outcome, Failed> {
+    let t = Instant::now();
+    let backend = devices
+        .open(adapter)
+        .and_then(|ctx| crate::count::gpu::GpuBackend::new(ctx, opts.backend.gpu.clone()))
+        .map_err(|error| Failed { error, replayable: true })?;
+    let open = t.elapsed();
+    let device = backend.device().to_string();
+    let mut o = execute(items, opts, backend, plan, started)?;
+    o.stages.backend.insert(0, ("gpu open".into(), open));
+    o.device = Some(device);
+    Ok(o)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn on_gpu(_: Documents<'_>, _: &Options, _: &Devices, _: usize, _: &Plan, _: Instant) -> Result<Outcome, Failed> {
+    Err(Failed { error: Error::NoAdapter(Devices::none_found_help()), replayable: true })
+}
+
+/// Documents looked at before the backend is chosen, at most.
+const PEEK_DOCUMENTS: usize = 10_000;
+
+/// Pulls documents until their sizes reach the point where a GPU pays, the
+/// source ends, a size is unknown, or [`PEEK_DOCUMENTS`] were seen.
+fn peek(source: &mut Documents<'_>) -> (InputSize, Vec<Item>) {
+    let mut items = Vec::new();
+    let mut bytes = 0u64;
+    loop {
+        if bytes >= select::AUTO_GPU_MIN_BYTES {
+            return (InputSize::AtLeast(bytes), items);
+        }
+        if items.len() >= PEEK_DOCUMENTS {
+            let why = format!("more than {PEEK_DOCUMENTS} documents in the first {} MiB", bytes >> 20);
+            return (InputSize::Unknown(why), items);
+        }
+        let Some(item) = source.next() else { return (InputSize::Known(bytes), items) };
+        if let Item::Document(d) = &item {
+            match d.size_hint {
+                Some(n) if d.replayable() => bytes += n,
+                _ => {
+                    let why = format!("the size of {} is not known before reading", d.name);
+                    items.push(item);
+                    return (InputSize::Unknown(why), items);
+                }
+            }
+        }
+        items.push(item);
+    }
+}
+
+/// A backend failure, and whether every document read so far can be read again.
+struct Failed {
+    error: Error,
+    replayable: bool,
+}
+
+struct Worker<L> {
+    local: L,
+    stats: WorkerStats,
+    tokenize: Duration,
+    count: Duration,
+}
+
+/// Counts `items` with `backend`.
+fn execute<B: Backend>(
+    items: Documents<'_>,
+    opts: &Options,
+    backend: B,
+    plan: &Plan,
+    started: Instant,
+) -> Result<Outcome, Failed> {
+    let threads = opts.threads();
+    let fail = |error| Failed { error, replayable: true };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("gpucount-worker-{i}"))
+        .build()
+        .map_err(|e| fail(Error::Config(format!("cannot start {threads} threads: {e}"))))?;
+    let (tx, rx) = crossbeam_channel::bounded::<Chunk>(threads * 2);
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let stop = AtomicBool::new(false);
+    let keys = opts.keys();
+    let read_opts = opts.read();
+    let backend_ref = &backend;
+
+    let (read, workers) = std::thread::scope(|s| {
+        let reading = s.spawn(|| read_all(items, &read_opts, tx, &stop, opts));
+        let workers = pool.broadcast(|_| {
+            let mut w = Worker {
+                local: backend_ref.local(),
+                stats: WorkerStats::default(),
+                tokenize: Duration::ZERO,
+                count: Duration::ZERO,
+            };
+            let mut scratch = Vec::new();
+            for chunk in rx.iter() {
+                if stop.load(Ordering::Relaxed) {
+                    continue; // drain, so the reader never blocks
+                }
+                let t0 = Instant::now();
+                keys.feed(&chunk.text, &mut scratch, &mut w.local);
+                let t1 = Instant::now();
+                let result = backend_ref.end_chunk(&mut w.local);
+                let t2 = Instant::now();
+                w.tokenize += t1 - t0;
+                w.count += t2 - t1;
+                w.stats.chunks += 1;
+                w.stats.documents += (chunk.seq == 0) as u64;
+                w.stats.bytes += chunk.text.len() as u64;
+                w.stats.busy += t2 - t0;
+                if let Err(e) = result {
+                    if let Ok(mut f) = failure.lock() {
+                        f.get_or_insert(e);
+                    }
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+            w
+        });
+        (reading.join(), workers)
+    });
+    let read = read.map_err(|_| fail(Error::Config("reader thread panicked".into())))?;
+    if let Some(error) = failure.into_inner().ok().flatten() {
+        return Err(Failed { error, replayable: read.replayable });
+    }
+    if opts.cancelled() {
+        return Err(fail(Error::Cancelled));
+    }
+    let t_finish = Instant::now();
+    let worker_stats: Vec<WorkerStats> = workers.iter().map(|w| w.stats).collect();
+    let tokenize: Duration = workers.iter().map(|w| w.tokenize).sum();
+    let count: Duration = workers.iter().map(|w| w.count).sum();
+    let local = pool.install(|| workers.into_par_iter().map(|w| w.local).reduce_with(|a, b| backend_ref.merge(a, b)));
+    let local = local.unwrap_or_else(|| backend_ref.local());
+    let finished = backend.finish(local).map_err(|error| Failed { error, replayable: read.replayable })?;
+    let mut stages = Stages { walk: read.walk, read_decode: read.busy, backend: finished.stages, ..Stages::default() };
+    // Merging and the backend's last work belong to whichever counting stage ran.
+    if B::COUNTS_IN_SINK {
+        stages.tokenize_hash_count = tokenize + count + t_finish.elapsed();
+    } else {
+        stages.tokenize_hash = tokenize;
+        stages.count = count + t_finish.elapsed();
+    }
+    Ok(Outcome {
+        table: finished.table,
+        documents: read.documents,
+        bytes: read.bytes,
+        encodings: read.encodings,
+        errors: read.errors,
+        skipped_binary: read.binary,
+        skipped_special: read.special,
+        backend: plan.to_string(),
+        device: None,
+        warnings: Vec::new(),
+        notes: finished.notes,
+        stages,
+        workers: worker_stats,
+        threads,
+        started,
+    })
+}
+
+/// What the reader thread found.
+struct ReadReport {
+    documents: usize,
+    bytes: u64,
+    encodings: Vec<(String, &'static str)>,
+    errors: Vec<InputError>,
+    binary: usize,
+    special: usize,
+    /// Every document read can be read again.
+    replayable: bool,
+    walk: Duration,
+    busy: Duration,
+}
+
+/// Reads every document in order into `tx`, until the source ends or the
+/// run is stopped (a backend failure, or cancellation).
+fn read_all(
+    mut items: Documents<'_>,
+    read: &ReadOptions,
+    tx: crossbeam_channel::Sender<Chunk>,
+    stop: &AtomicBool,
+    opts: &Options,
+) -> ReadReport {
+    let started = Instant::now();
+    let mut waiting = Duration::ZERO;
+    let mut report = ReadReport {
+        documents: 0,
+        bytes: 0,
+        encodings: Vec::new(),
+        errors: Vec::new(),
+        binary: 0,
+        special: 0,
+        replayable: true,
+        walk: Duration::ZERO,
+        busy: Duration::ZERO,
+    };
+    let stopped = || stop.load(Ordering::Relaxed) || opts.cancelled();
+    let on_bytes = |n: u64| {
+        if let Some(p) = &opts.progress {
+            p(n)
+        }
+    };
+    loop {
+        let t = Instant::now();
+        let item = items.next();
+        report.walk += t.elapsed();
+        let Some(item) = item else { break };
+        if stopped() {
+            break;
+        }
+        match item {
+            Item::Problem(e) => report.errors.push(e),
+            Item::Skipped(Skip::Special) => report.special += 1,
+            Item::Document(doc) => {
+                report.replayable &= doc.replayable();
+                let mut sink = |chunk: Chunk| {
+                    if stopped() {
+                        return false;
+                    }
+                    let t = Instant::now();
+                    // The receivers live until this thread is joined.
+                    let sent = tx.send(chunk).is_ok();
+                    waiting += t.elapsed();
+                    sent
+                };
+                let r = read_document(&doc, read, &mut sink, &on_bytes);
+                if r.binary.is_some() {
+                    report.binary += 1;
+                    continue;
+                }
+                if r.counted {
+                    report.documents += 1;
+                    report.bytes += r.bytes;
+                    if let Some(enc) = r.encoding.filter(|&e| e != encoding_rs::UTF_8) {
+                        report.encodings.push((doc.name.clone(), enc.name()));
+                    }
+                }
+                if let Some(p) = r.problem {
+                    report.errors.push(doc.error(p));
+                }
+            }
+        }
+    }
+    report.busy = started.elapsed().saturating_sub(waiting).saturating_sub(report.walk);
+    report
+}

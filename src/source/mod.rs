@@ -1,0 +1,218 @@
+//! Sources: what the user named (paths, directories, stdin, text in memory)
+//! turned lazily into [`Document`]s, in input order.
+//!
+//! Nothing is expanded up front: a directory is walked as the pipeline pulls
+//! documents, so a walk of a million files starts counting at once and holds
+//! one directory's entries at a time. Problems (a loop, an unreadable
+//! directory) come out in their place, as [`Item::Problem`].
+
+mod sniff;
+mod walk;
+
+pub use sniff::binary_kind;
+pub use walk::WalkOptions;
+
+use crate::error::InputError;
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// A document's place in input order (errors and skipped entries take places too).
+pub type DocId = u64;
+
+/// Something the user asked to count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operand {
+    /// Standard input.
+    Stdin,
+    /// A file (always read, whatever it looks like) or a directory (walked).
+    Path(PathBuf),
+    /// Bytes already in memory, under a name for messages.
+    Memory { name: String, bytes: Arc<[u8]> },
+}
+
+impl Operand {
+    /// A command-line operand: `-` is stdin, anything else a path.
+    pub fn from_arg(arg: impl Into<PathBuf>) -> Operand {
+        let path = arg.into();
+        if path.as_os_str() == "-" { Operand::Stdin } else { Operand::Path(path) }
+    }
+
+    /// Text in memory.
+    pub fn text(name: impl Into<String>, text: impl Into<String>) -> Operand {
+        Operand::Memory { name: name.into(), bytes: text.into().into_bytes().into() }
+    }
+
+    /// Whether the operand can be read a second time (stdin and FIFOs cannot).
+    pub fn replayable(&self) -> bool {
+        match self {
+            Operand::Stdin => false,
+            Operand::Memory { .. } => true,
+            // A directory is walked again; a missing file fails again.
+            Operand::Path(p) => std::fs::metadata(p).map_or(true, |m| m.is_file() || m.is_dir()),
+        }
+    }
+}
+
+/// Where a document's bytes come from.
+#[derive(Clone)]
+pub enum Origin {
+    Stdin,
+    /// A file, opened when it is read.
+    File(PathBuf),
+    Memory(Arc<[u8]>),
+    /// A reader handed over by a source (an archive member, a download):
+    /// read once; a second read is an error.
+    Stream(Arc<Mutex<Option<Box<dyn Read + Send>>>>),
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Stdin => f.write_str("Stdin"),
+            Origin::File(p) => f.debug_tuple("File").field(p).finish(),
+            Origin::Memory(b) => write!(f, "Memory({} bytes)", b.len()),
+            Origin::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
+
+/// One document: the unit that chunks, errors and (later) per-document
+/// counts refer to.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// Its place in input order.
+    pub id: DocId,
+    /// How messages name it: a path, `<stdin>`, a name given with the text.
+    pub name: String,
+    pub origin: Origin,
+    /// Size in bytes when known before reading.
+    pub size_hint: Option<u64>,
+    /// Found by walking a directory (so it may be skipped as binary), rather
+    /// than named by the user (always read).
+    pub walked: bool,
+}
+
+impl Document {
+    /// Whether the document can be read again (for a recount on another backend).
+    pub fn replayable(&self) -> bool {
+        match &self.origin {
+            Origin::Stdin | Origin::Stream(_) => false,
+            Origin::Memory(_) => true,
+            // Walks yield regular files only; a named path may be a FIFO.
+            Origin::File(_) if self.walked => true,
+            Origin::File(p) => std::fs::metadata(p).map_or(true, |m| m.is_file()),
+        }
+    }
+
+    /// Opens the document for reading, with its size when the open handle knows it.
+    pub fn open(&self) -> io::Result<(Box<dyn Read + '_>, Option<u64>)> {
+        match &self.origin {
+            Origin::Stdin => Ok((Box::new(io::stdin().lock()), None)),
+            Origin::Memory(b) => Ok((Box::new(&b[..]), Some(b.len() as u64))),
+            Origin::File(p) => {
+                let f = std::fs::File::open(p)?;
+                let meta = f.metadata()?;
+                if meta.is_dir() {
+                    return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
+                }
+                Ok((Box::new(f), meta.is_file().then_some(meta.len())))
+            }
+            Origin::Stream(s) => {
+                let taken = s.lock().map_err(|_| io::Error::other("stream poisoned"))?.take();
+                let r = taken.ok_or_else(|| io::Error::other("a stream cannot be read twice"))?;
+                Ok((r, None))
+            }
+        }
+    }
+
+    /// The error for this document.
+    pub fn error(&self, reason: impl fmt::Display) -> InputError {
+        InputError { place: self.id, input: self.name.clone(), reason: reason.to_string() }
+    }
+}
+
+/// What kind of walked entry was left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// A FIFO, socket or device met in a walk.
+    Special,
+}
+
+/// What a source yields, in input order.
+#[derive(Debug)]
+pub enum Item {
+    Document(Document),
+    /// Something that could not become a document (a loop, an unreadable directory).
+    Problem(InputError),
+    Skipped(Skip),
+}
+
+/// The documents of a run, pulled lazily by the pipeline.
+pub type Documents<'a> = Box<dyn Iterator<Item = Item> + Send + 'a>;
+
+/// Operands turned into documents: files as they are, directories walked
+/// (see [`WalkOptions`]), stdin and text in memory as one document each.
+pub struct Sources {
+    operands: VecDeque<Operand>,
+    walk: WalkOptions,
+    current: Option<walk::Walk>,
+    next_id: DocId,
+}
+
+impl Sources {
+    /// The documents of `operands`. Check the walk options first
+    /// ([`WalkOptions::check`]): a glob that does not parse is left out here.
+    pub fn new(operands: Vec<Operand>, walk: WalkOptions) -> Sources {
+        Sources { operands: operands.into(), walk, current: None, next_id: 0 }
+    }
+
+    fn place(&mut self) -> DocId {
+        self.next_id += 1;
+        self.next_id - 1
+    }
+
+    fn document(&mut self, name: String, origin: Origin, size_hint: Option<u64>, walked: bool) -> Item {
+        Item::Document(Document { id: self.place(), name, origin, size_hint, walked })
+    }
+}
+
+impl Iterator for Sources {
+    type Item = Item;
+
+    fn next(&mut self) -> Option<Item> {
+        loop {
+            if let Some(walk) = &mut self.current {
+                match walk.next() {
+                    Some(walk::Entry::File(path, size)) => {
+                        let name = path.display().to_string();
+                        return Some(self.document(name, Origin::File(path), size, true));
+                    }
+                    Some(walk::Entry::Special) => {
+                        self.place();
+                        return Some(Item::Skipped(Skip::Special));
+                    }
+                    Some(walk::Entry::Problem(input, reason)) => {
+                        let place = self.place();
+                        return Some(Item::Problem(InputError { place, input, reason }));
+                    }
+                    None => self.current = None,
+                }
+            }
+            match self.operands.pop_front()? {
+                Operand::Stdin => return Some(self.document("<stdin>".into(), Origin::Stdin, None, false)),
+                Operand::Memory { name, bytes } => {
+                    let size = Some(bytes.len() as u64);
+                    return Some(self.document(name, Origin::Memory(bytes), size, false));
+                }
+                Operand::Path(p) if p.is_dir() => self.current = Some(walk::Walk::new(&p, &self.walk)),
+                Operand::Path(p) => {
+                    let size = std::fs::metadata(&p).ok().filter(|m| m.is_file()).map(|m| m.len());
+                    return Some(self.document(p.display().to_string(), Origin::File(p), size, false));
+                }
+            }
+        }
+    }
+}
