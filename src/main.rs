@@ -8,5 +8,19 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // SAFETY: called first thing, before any other thread exists.
     unsafe { gpucount::count::gpu::quiet_driver_environment() };
-    cli::main(cli::Cli::parse())
+    match cli::Cli::try_parse() {
+        Ok(args) => cli::main(args),
+        Err(e) if !e.use_stderr() => {
+            // --help, --version
+            let _ = e.print();
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            // One line, like every other error: clap's first line without its prefix.
+            let text = e.render().to_string();
+            let line = text.lines().next().unwrap_or_default();
+            cli::say(line.strip_prefix("error: ").unwrap_or(line));
+            ExitCode::from(2)
+        }
+    }
 }

@@ -10,6 +10,10 @@ use hashbrown::HashTable;
 /// lookup touches one cache line instead of two.
 const INLINE: usize = 12;
 
+/// `Entry::len` of a token of 4 GiB or more: its length is stored in the
+/// arena, in 8 bytes before it.
+const LONG: u32 = u32::MAX;
+
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     hash: u64,
@@ -24,10 +28,14 @@ impl Entry {
     fn bytes<'a>(&'a self, arena: &'a [u8]) -> &'a [u8] {
         let len = self.len as usize;
         if len <= INLINE {
-            &self.data[..len]
-        } else {
-            let off = u64::from_le_bytes(self.data[..8].try_into().expect("8 bytes")) as usize;
+            return &self.data[..len];
+        }
+        let off = u64::from_le_bytes(self.data[..8].try_into().expect("8 bytes")) as usize;
+        if self.len != LONG {
             &arena[off..off + len]
+        } else {
+            let len = u64::from_le_bytes(arena[off..off + 8].try_into().expect("8 bytes")) as usize;
+            &arena[off + 8..off + 8 + len]
         }
     }
 }
@@ -69,13 +77,16 @@ impl CountTable {
             self.collisions += 1;
         }
         let mut data = [0u8; INLINE];
+        let len = u32::try_from(token.len()).ok().filter(|&l| l != LONG).unwrap_or(LONG);
         if token.len() <= INLINE {
             data[..token.len()].copy_from_slice(token);
         } else {
             data[..8].copy_from_slice(&(self.arena.len() as u64).to_le_bytes());
+            if len == LONG {
+                self.arena.extend_from_slice(&(token.len() as u64).to_le_bytes());
+            }
             self.arena.extend_from_slice(token);
         }
-        let len = u32::try_from(token.len()).expect("tokens are shorter than 4 GiB");
         self.entries.insert_unique(hash, Entry { hash, count: n, len, data }, |e| e.hash);
     }
 
@@ -86,9 +97,9 @@ impl CountTable {
         }
     }
 
-    /// Adds all counts of `other` into `self`.
+    /// Adds all counts of `other` into `self`. Collisions are found again as
+    /// `other`'s tokens are added, so none is counted twice.
     pub fn merge(&mut self, other: &CountTable) {
-        self.collisions += other.collisions;
         for (hash, token, n) in other.iter_keyed() {
             self.add(hash, token, n);
         }
@@ -115,8 +126,10 @@ impl CountTable {
         self.total
     }
 
-    /// How many distinct tokens were found to share a key with another one
-    /// (each was kept apart, so counts stay exact).
+    /// How many distinct tokens share their key with a distinct token added
+    /// before them (each was kept apart, so counts stay exact): the number of
+    /// distinct tokens minus the number of distinct keys, whatever the order
+    /// of adds and merges.
     pub fn collisions(&self) -> u64 {
         self.collisions
     }
@@ -177,4 +190,30 @@ pub fn sort_rows(mut rows: Vec<(&str, u64)>, top: Option<usize>) -> Vec<(&str, u
     }
     rows.sort_unstable_by(order);
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::{KeySink, TokenBatch};
+
+    #[test]
+    fn a_token_of_four_gibibytes_is_counted_exactly() {
+        let mut token = vec![b'a'; (1usize << 32) + 1];
+        token[0] = b'b';
+        let mut table = CountTable::new();
+        table.add(1, &token, 2);
+        table.add(1, &token, 1);
+        table.add(1, b"short", 1);
+        assert_eq!(table.get(1, &token), 3);
+        assert_eq!(table.iter_keyed().map(|(_, t, _)| t.len()).max(), Some(token.len()));
+        assert_eq!((table.len(), table.total(), table.collisions()), (2, 4, 1));
+        drop(table);
+        // Too long for a GPU record: kept whole for the host.
+        let mut batch = TokenBatch::new();
+        batch.key(1, b"small");
+        batch.key(1, &token);
+        assert_eq!((batch.records().len(), batch.oversized().len(), batch.len()), (1, 1, 2));
+        assert_eq!(batch.iter().map(|(_, t)| t.len()).collect::<Vec<_>>(), [5, token.len()]);
+    }
 }

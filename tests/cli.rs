@@ -23,7 +23,8 @@ fn top_and_min_count() {
     gpucount().arg(&f).args(["--top", "2"]).assert().success().stdout("a\t4\nb\t3\n");
     gpucount().arg(&f).args(["--min-count", "2"]).assert().success().stdout("a\t4\nb\t3\nc\t2\n");
     gpucount().arg(&f).args(["--min-count", "3", "--top", "1"]).assert().success().stdout("a\t4\n");
-    gpucount().arg(&f).args(["--top", "0"]).assert().success().stdout("");
+    // --top 0 is refused (leave --top out to print all).
+    gpucount().arg(&f).args(["--top", "0"]).assert().code(2).stdout("");
 }
 
 #[test]

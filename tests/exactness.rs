@@ -73,3 +73,23 @@ fn the_sample_generator_is_reproducible() {
     assert_ne!(a, c);
     assert_eq!(reference(&a, Mode::Words, false).values().sum::<u64>(), 1000);
 }
+
+#[test]
+fn collisions_are_counted_once_whatever_the_threads_and_chunks() {
+    let text = ZipfText { words: 20_000, vocabulary: 3_000, ..ZipfText::default() }.to_text();
+    let hash = KeyHash::WeakForTesting { bits: 3 };
+    let counts = reference(&text, Mode::Words, false);
+    let keys: std::collections::HashSet<u64> = counts.keys().map(|w| hash.hash(w.as_bytes())).collect();
+    let expected = (counts.len() - keys.len()) as u64;
+    assert!(expected > 100);
+    let d = Dir::new();
+    let f = d.write("z.txt", &text);
+    for threads in [1, 2, 3] {
+        for chunk in [64, 4096, 1 << 20] {
+            let mut opts = options(Mode::Words, false, chunk, threads);
+            opts.hash = hash;
+            let o = run(&[Operand::Path(f.clone())], &opts);
+            assert_eq!(o.table.collisions(), expected, "{threads} threads, chunk {chunk}");
+        }
+    }
+}

@@ -12,6 +12,8 @@ mod fuzz;
 mod gpu;
 mod properties;
 #[cfg(feature = "cli")]
+mod reliability;
+#[cfg(feature = "cli")]
 mod scale;
 mod util;
 #[cfg(feature = "cli")]

@@ -4,7 +4,7 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gpucount::count::gpu::{AdapterChoice, Fault, GpuOptions};
 use gpucount::count::{BackendChoice, BackendConfig};
-use gpucount::decode::EncodingChoice;
+use gpucount::decode::{EncodingChoice, MAX_TOKEN_BYTES};
 use gpucount::report::{Format, ReportOptions};
 use gpucount::source::{Operand, WalkOptions};
 use gpucount::{Error, KeyHash, Mode, Options, Tokenizer};
@@ -34,10 +34,11 @@ pub enum Command {
         /// Word occurrences.
         #[arg(long, default_value_t = 100_000)]
         words: u64,
-        /// Distinct words.
-        #[arg(long, default_value_t = 20_000)]
+        /// Distinct words (at least 1).
+        #[arg(long, default_value_t = 20_000, value_parser = at_least_one)]
         vocabulary: u64,
-        #[arg(long, default_value_t = 1.07)]
+        /// Zipf exponent: a finite number, 0 or more.
+        #[arg(long, default_value_t = 1.07, value_parser = parse_exponent)]
         exponent: f64,
         #[arg(long, default_value_t = 42)]
         seed: u64,
@@ -94,9 +95,9 @@ pub struct CountArgs {
     pub text: TextArgs,
     #[command(flatten)]
     pub gpu: GpuArgs,
-    /// Print only the N most frequent words.
-    #[arg(long, value_name = "N")]
-    pub top: Option<usize>,
+    /// Print only the N most frequent words (N at least 1; leave the option out to print all).
+    #[arg(long, value_name = "N", value_parser = at_least_one)]
+    pub top: Option<u64>,
     /// Print only words seen at least N times.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub min_count: u64,
@@ -118,9 +119,9 @@ pub struct BenchArgs {
     /// Files or directories to count (stdin cannot be re-read).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// Timed runs of each configuration, after one warm-up run.
-    #[arg(long, default_value_t = 5)]
-    pub runs: usize,
+    /// Timed runs of each configuration (at least 1), after one warm-up run.
+    #[arg(long, default_value_t = 5, value_parser = at_least_one)]
+    pub runs: u64,
     /// Leave the GPU out.
     #[arg(long)]
     pub no_gpu: bool,
@@ -165,10 +166,10 @@ pub struct TextArgs {
     // Test hooks: force collisions and tiny chunks.
     #[arg(long, hide = true)]
     pub weak_hash_bits: Option<u32>,
-    #[arg(long, hide = true)]
-    pub chunk_bytes: Option<usize>,
-    #[arg(long, hide = true)]
-    pub max_token_bytes: Option<usize>,
+    #[arg(long, hide = true, value_parser = byte_limit)]
+    pub chunk_bytes: Option<u64>,
+    #[arg(long, hide = true, value_parser = byte_limit)]
+    pub max_token_bytes: Option<u64>,
 }
 
 /// GPU choice and (hidden) test hooks for tiny tables and faults.
@@ -189,6 +190,24 @@ pub struct GpuArgs {
     pub gpu_max_binding: Option<u64>,
     #[arg(long, hide = true, value_parser = parse_fault)]
     pub gpu_fault: Option<Fault>,
+}
+
+fn at_least_one(s: &str) -> Result<u64, String> {
+    s.parse::<u64>().ok().filter(|&n| n >= 1).ok_or_else(|| "expected a whole number, at least 1".into())
+}
+
+fn byte_limit(s: &str) -> Result<u64, String> {
+    s.parse::<u64>()
+        .ok()
+        .filter(|&n| (1..=MAX_TOKEN_BYTES as u64).contains(&n))
+        .ok_or_else(|| format!("expected a number of bytes from 1 to {MAX_TOKEN_BYTES}"))
+}
+
+fn parse_exponent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err("expected a finite number, 0 or more (such as 1.07)".into()),
+    }
 }
 
 fn parse_fault(s: &str) -> Result<Fault, String> {
@@ -239,10 +258,10 @@ impl TextArgs {
             ..Options::default()
         };
         if let Some(c) = self.chunk_bytes {
-            options.chunk_bytes = c.max(1);
+            options.chunk_bytes = c as usize;
         }
         if let Some(m) = self.max_token_bytes {
-            options.max_token_bytes = m;
+            options.max_token_bytes = m as usize;
         }
         options.walk.check()?;
         Ok(options)
@@ -296,7 +315,11 @@ impl CountArgs {
         Ok(Config {
             operands,
             options,
-            report: ReportOptions { format: self.format.into(), top: self.top, min_count: self.min_count.max(1) },
+            report: ReportOptions {
+                format: self.format.into(),
+                top: self.top.map(|n| n as usize),
+                min_count: self.min_count.max(1),
+            },
             stats: self.stats,
             output: self.output.clone(),
         })

@@ -41,16 +41,27 @@ fn report_status(r: io::Result<()>) -> ExitCode {
     }
 }
 
+/// Prints one diagnostic line on stderr. A diagnostic that cannot be written
+/// (stderr closed or full) is dropped: it must never cost the results.
+pub fn say(msg: impl std::fmt::Display) {
+    let _ = writeln!(io::stderr().lock(), "gpucount: {msg}");
+}
+
+/// Prints `e` and gives the exit status: 2 for usage errors (bad values),
+/// else `code`.
 fn fail(e: &Error, code: u8) -> ExitCode {
-    eprintln!("gpucount: {e}");
-    ExitCode::from(code)
+    say(e);
+    ExitCode::from(if matches!(e, Error::Config(_)) { 2 } else { code })
 }
 
 fn warn(e: &InputError) {
-    eprintln!("gpucount: {e}");
+    say(e);
 }
 
 fn count_command(config: Config) -> ExitCode {
+    if config.output.is_some() {
+        output::clean_up_on_signals();
+    }
     let mut options = config.options.clone();
     let bar = progress::Bar::start(&config.operands);
     if let Some(bar) = &bar {
@@ -65,7 +76,7 @@ fn count_command(config: Config) -> ExitCode {
         Err(e) => return fail(&e, 1),
     };
     for w in &outcome.warnings {
-        eprintln!("gpucount: {w}");
+        say(w);
     }
     for e in &outcome.errors {
         warn(e);
@@ -74,6 +85,7 @@ fn count_command(config: Config) -> ExitCode {
         return fail(&e, 1);
     }
     if config.stats {
+        // Like any diagnostic, --stats that cannot be written is dropped.
         let _ = report::write_stats(&mut io::stderr().lock(), &outcome);
     }
     if outcome.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
@@ -92,8 +104,10 @@ fn bench(args: &BenchArgs) -> ExitCode {
     if !args.no_gpu {
         targets.push(bench::Target::Gpu { adapter: args.gpu.adapter(), options: args.gpu.options() });
     }
-    let mut progress = |msg: &str| eprintln!("bench: {msg}");
-    let report = match bench::run(&operands, &options, &targets, args.runs, &mut progress) {
+    let mut progress = |msg: &str| {
+        let _ = writeln!(io::stderr().lock(), "bench: {msg}");
+    };
+    let report = match bench::run(&operands, &options, &targets, args.runs as usize, &mut progress) {
         Ok(r) => r,
         Err(e @ Error::Input(_)) => return fail(&e, 2),
         Err(e) => return fail(&e, 1),
@@ -101,12 +115,12 @@ fn bench(args: &BenchArgs) -> ExitCode {
     let mut out = io::stdout().lock();
     let written = match args.format {
         MachineFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other).and_then(|()| writeln!(out))
+            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from).and_then(|()| writeln!(out))
         }
         MachineFormat::Text => report.write_table(&mut out),
     };
     if !report.identical {
-        eprintln!("gpucount: bench: the outputs of the configurations differ");
+        say("bench: the outputs of the configurations differ");
         return ExitCode::from(1);
     }
     report_status(written)
@@ -134,7 +148,7 @@ fn devices(format: MachineFormat) -> io::Result<()> {
     let mut out = io::stdout().lock();
     match format {
         MachineFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::other)?;
+            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
             writeln!(out)
         }
         MachineFormat::Text => {

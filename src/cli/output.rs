@@ -1,41 +1,110 @@
-//! Writing the counts: to stdout, or atomically to `-o FILE`.
+//! Writing the counts: to stdout (also for `-o -`), in place to a special
+//! file (`/dev/stdout`, a FIFO, `/dev/null`), or atomically to a regular
+//! file: a temporary file beside the target, renamed over it at the end,
+//! with the mode a new file would get (or the old file's mode), through a
+//! symlink to its target, and removed if SIGINT or SIGTERM comes first.
 
 use super::args::Config;
 use gpucount::error::Error;
 use gpucount::pipeline::Outcome;
 use gpucount::report;
-use std::io;
+use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
-/// Writes the report to stdout, or atomically to `-o FILE`. A closed stdout
-/// (`| head`) is not an error.
+/// The temporary file being written, for the signal handler to remove.
+static PENDING: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Installs a SIGINT/SIGTERM handler that removes the temporary output file
+/// (if one is being written) and exits with 128 + the signal number.
+pub fn clean_up_on_signals() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            if let Some(p) = PENDING.lock().ok().and_then(|mut p| p.take()) {
+                let _ = std::fs::remove_file(p);
+            }
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
+/// Writes the report where `config` says. A closed stdout or pipe (`| head`)
+/// is not an error: the reader has what it wanted.
 pub fn write(config: &Config, outcome: &mut Outcome) -> Result<(), Error> {
-    match &config.output {
-        None => {
-            let stdout = io::stdout();
-            let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            match report::write(&mut out, outcome, &config.report) {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-                r => r.map_err(|e| Error::io("writing to stdout", e)),
-            }
+    let quiet_pipe = |r: io::Result<()>| match r {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    };
+    let Some(path) = config.output.as_deref().filter(|p| p.as_os_str() != "-") else {
+        let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        return quiet_pipe(report::write(&mut out, outcome, &config.report)).map_err(|e| Error::io("stdout", e));
+    };
+    let name = path.display().to_string();
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        // /dev/stdout, a FIFO, a terminal, /dev/null: nothing to replace, so write in place.
+        let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::io(&name, e))?;
+        let mut out = io::BufWriter::new(file);
+        return quiet_pipe(report::write(&mut out, outcome, &config.report)).map_err(|e| Error::io(&name, e));
+    }
+    replace(&resolve_links(path), outcome, config).map_err(|e| Error::io(&name, e))
+}
+
+/// Writes a temporary file in `target`'s directory and renames it over `target`.
+fn replace(target: &Path, outcome: &mut Outcome, config: &Config) -> io::Result<()> {
+    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mode = match std::fs::metadata(target) {
+        Ok(m) => m.permissions().mode() & 0o7777,
+        Err(_) => 0o666 & !umask(),
+    };
+    let tmp = tempfile::Builder::new().prefix(".gpucount-").tempfile_in(dir).map_err(plain)?;
+    if let Ok(mut p) = PENDING.lock() {
+        *p = Some(tmp.path().to_path_buf());
+    }
+    let written = (|| {
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+        let mut out = io::BufWriter::new(tmp.as_file());
+        report::write(&mut out, outcome, &config.report)?;
+        out.flush()?;
+        drop(out);
+        tmp.as_file().sync_all()
+    })();
+    let result = written.and_then(|()| tmp.persist(target).map(drop).map_err(|e| plain(e.error)));
+    if let Ok(mut p) = PENDING.lock() {
+        *p = None;
+    }
+    result
+}
+
+/// Follows symlinks from `path` to the file they name (which may not exist yet).
+fn resolve_links(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(next) => p = p.parent().map_or(next.clone(), |d| d.join(&next)),
+            Err(_) => return p,
         }
-        Some(path) => {
-            let name = path.display().to_string();
-            let special = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
-            if special {
-                // /dev/null, a FIFO, a terminal: nothing to replace, so write in place.
-                let mut out = io::BufWriter::new(
-                    std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::io(&name, e))?,
-                );
-                return report::write(&mut out, outcome, &config.report).map_err(|e| Error::io(&name, e));
-            }
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-            let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(&name, e))?;
-            let mut out = io::BufWriter::new(tmp);
-            report::write(&mut out, outcome, &config.report).map_err(|e| Error::io(&name, e))?;
-            let tmp = out.into_inner().map_err(|e| Error::io(&name, e.into_error()))?;
-            tmp.as_file().sync_all().map_err(|e| Error::io(&name, e))?;
-            tmp.persist(path).map_err(|e| Error::io(&name, e.error))?;
-            Ok(())
-        }
+    }
+    p
+}
+
+/// The process's file-mode creation mask (Linux reports it in /proc).
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find_map(|l| l.strip_prefix("Umask:").map(|v| v.trim().to_string())))
+        .and_then(|v| u32::from_str_radix(&v, 8).ok())
+        .unwrap_or(0o022)
+}
+
+/// The error without the hidden temporary file's name, which tempfile adds
+/// ("... at path \"dir/.gpucount-XXXX\""): users named another path.
+fn plain(e: io::Error) -> io::Error {
+    let text = e.to_string();
+    match text.find(" at path \"") {
+        Some(i) => io::Error::new(e.kind(), &text[..i]),
+        None => e,
     }
 }

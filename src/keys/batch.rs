@@ -31,6 +31,9 @@ impl TokenRecord {
 pub struct TokenBatch {
     records: Vec<TokenRecord>,
     bytes: Vec<u8>,
+    /// Tokens whose length or offset does not fit the 32-bit record fields
+    /// (4 GiB or more), kept whole for the host to count.
+    oversized: Vec<(u64, Vec<u8>)>,
 }
 
 impl TokenBatch {
@@ -40,16 +43,22 @@ impl TokenBatch {
 
     /// Number of tokens.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.records.len() + self.oversized.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.len() == 0
     }
 
     pub fn clear(&mut self) {
         self.records.clear();
         self.bytes.clear();
+        self.oversized.clear();
+    }
+
+    /// Tokens too large for a record (see [`TokenBatch::push`]), with their keys.
+    pub fn oversized(&self) -> &[(u64, Vec<u8>)] {
+        &self.oversized
     }
 
     pub fn records(&self) -> &[TokenRecord] {
@@ -68,28 +77,22 @@ impl TokenBatch {
         &self.bytes[start..start + r.len as usize]
     }
 
-    /// Iterates over (key, bytes) of every token.
+    /// Iterates over (key, bytes) of every token, oversized ones last.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> {
-        self.records.iter().map(|r| (r.hash(), self.token(r)))
+        self.records.iter().map(|r| (r.hash(), self.token(r))).chain(self.oversized.iter().map(|(h, t)| (*h, &t[..])))
     }
 
-    /// Adds one token with a precomputed key.
+    /// Adds one token with a precomputed key. A token whose length or word
+    /// offset would not fit in 32 bits goes to [`TokenBatch::oversized`] instead.
     #[inline]
     pub fn push(&mut self, hash: u64, token: &[u8]) {
         let start = self.bytes.len();
+        let (Ok(len), Ok(start_word)) = (u32::try_from(token.len()), u32::try_from(start / 4)) else {
+            self.oversized.push((hash, token.to_vec()));
+            return;
+        };
         self.bytes.extend_from_slice(token);
-        self.seal_with(start, hash);
-    }
-
-    #[inline]
-    fn seal_with(&mut self, start: usize, key: u64) {
-        let len = self.bytes.len() - start;
         self.bytes.resize(self.bytes.len().next_multiple_of(4), 0);
-        self.records.push(TokenRecord {
-            hash_lo: key as u32,
-            hash_hi: (key >> 32) as u32,
-            start_word: (start / 4) as u32,
-            len: len as u32,
-        });
+        self.records.push(TokenRecord { hash_lo: hash as u32, hash_hi: (hash >> 32) as u32, start_word, len });
     }
 }

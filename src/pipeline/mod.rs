@@ -75,8 +75,9 @@ impl Options {
     fn read(&self) -> ReadOptions {
         ReadOptions {
             encoding: self.encoding,
-            chunk_bytes: self.chunk_bytes.max(1),
-            max_token_bytes: self.max_token_bytes,
+            chunk_bytes: self.chunk_bytes.clamp(1, crate::decode::MAX_TOKEN_BYTES),
+            // Keeps token lengths (and batch offsets) far below 4 GiB.
+            max_token_bytes: self.max_token_bytes.min(crate::decode::MAX_TOKEN_BYTES),
             tokenizer: self.tokenizer,
             binary: self.binary,
         }

@@ -71,6 +71,16 @@ struct Summary<'a> {
     tokens: u64,
     distinct_words: usize,
     backend: &'a str,
+    /// Per-input problems, with names exactly as given (and their bytes when not UTF-8).
+    problems: Vec<Problem<'a>>,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    input: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input_bytes: Option<&'a [u8]>,
+    reason: &'a str,
 }
 
 /// Writes `rows` (already in report order) of `outcome` to `out`.
@@ -103,9 +113,15 @@ pub fn write_rows(out: &mut dyn Write, outcome: &Outcome, rows: &[(&str, u64)], 
                     tokens: outcome.table.total(),
                     distinct_words: outcome.table.len(),
                     backend: &outcome.backend,
+                    problems: outcome
+                        .errors
+                        .iter()
+                        .map(|e| Problem { input: &e.input, input_bytes: e.input_bytes.as_deref(), reason: &e.reason })
+                        .collect(),
                 },
             };
-            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::other)?;
+            // io::Error::from keeps an I/O error's kind (a closed pipe stays BrokenPipe).
+            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
             writeln!(out)?;
         }
         Format::Table => write_table(out, rows, outcome.table.total())?,

@@ -28,7 +28,7 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome) -> io::Result<()> {
         writeln!(out, "hashes:   {} key collisions found and kept apart", o.table.collisions())?;
     }
     for (name, enc) in &o.encodings {
-        writeln!(out, "encoding: {name}: {enc}")?;
+        writeln!(out, "encoding: {}: {enc}", crate::error::escape_name(name.as_bytes()))?;
     }
     writeln!(out, "backend:  {} ({} worker threads)", o.backend, o.threads)?;
     for note in &o.notes {

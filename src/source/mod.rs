@@ -130,8 +130,18 @@ impl Document {
 
     /// The error for this document.
     pub fn error(&self, reason: impl fmt::Display) -> InputError {
-        InputError { place: self.id, input: self.name.clone(), reason: reason.to_string() }
+        let input_bytes = match &self.origin {
+            Origin::File(p) => non_utf8_bytes(p),
+            _ => None,
+        };
+        InputError { place: self.id, input: self.name.clone(), input_bytes, reason: reason.to_string() }
     }
+}
+
+/// The bytes of a path that is not UTF-8 (None when it is).
+fn non_utf8_bytes(p: &std::path::Path) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    p.to_str().is_none().then(|| p.as_os_str().as_bytes().to_vec())
 }
 
 /// What kind of walked entry was left out.
@@ -194,9 +204,10 @@ impl Iterator for Sources {
                         self.place();
                         return Some(Item::Skipped(Skip::Special));
                     }
-                    Some(walk::Entry::Problem(input, reason)) => {
+                    Some(walk::Entry::Problem(path, reason)) => {
                         let place = self.place();
-                        return Some(Item::Problem(InputError { place, input, reason }));
+                        let (input, input_bytes) = (path.display().to_string(), non_utf8_bytes(&path));
+                        return Some(Item::Problem(InputError { place, input, input_bytes, reason }));
                     }
                     None => self.current = None,
                 }

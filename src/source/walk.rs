@@ -42,7 +42,7 @@ pub(super) enum Entry {
     /// a device may never end either).
     Special,
     /// A path and why it could not be walked.
-    Problem(String, String),
+    Problem(PathBuf, String),
 }
 
 pub(super) struct Walk(ignore::Walk);
@@ -88,7 +88,7 @@ impl Iterator for Walk {
                     }
                     _ => Entry::Special,
                 },
-                Err(e) => Entry::Problem(path_of(&e).map_or_else(String::new, |p| p.display().to_string()), reason(&e)),
+                Err(e) => Entry::Problem(path_of(&e).map_or_else(PathBuf::new, Path::to_path_buf), reason(&e)),
             });
         }
     }

@@ -103,7 +103,7 @@ pub fn choose(reports: &[AdapterReport], choice: &AdapterChoice, allow_software:
             if *i < reports.len() {
                 Ok(*i)
             } else {
-                Err(Error::NoAdapter(format!("no adapter {i} (there are {}; see `gpucount devices`)", reports.len())))
+                Err(Error::Config(format!("no adapter {i} (there are {}; see `gpucount devices`)", reports.len())))
             }
         }
         AdapterChoice::Name(n) => {
@@ -111,7 +111,7 @@ pub fn choose(reports: &[AdapterReport], choice: &AdapterChoice, allow_software:
             reports
                 .iter()
                 .position(|r| r.name.to_lowercase().contains(&n))
-                .ok_or_else(|| Error::NoAdapter(format!("no adapter named like '{n}' (see `gpucount devices`)")))
+                .ok_or_else(|| Error::Config(format!("no adapter named like '{n}' (see `gpucount devices`)")))
         }
     }
 }

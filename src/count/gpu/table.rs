@@ -298,6 +298,12 @@ impl GpuTable {
     /// Counts every token of `batch`: in pieces that fit the adapter's limits,
     /// with tokens too large for any buffer counted on the host.
     pub fn add(&mut self, batch: &TokenBatch) -> Result<(), Error> {
+        for (hash, token) in batch.oversized() {
+            let t = Instant::now();
+            self.host.add(*hash, token, 1);
+            self.stats.oversized_tokens += 1;
+            self.times.host_fallback += t.elapsed();
+        }
         let records = batch.records();
         let max_words = self.max_arena_words.min((self.opts.max_token_bytes as u64).div_ceil(4).min(MAX_LOOP as u64));
         let mut i = 0;
