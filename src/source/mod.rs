@@ -44,16 +44,6 @@ impl Operand {
     pub fn text(name: impl Into<String>, text: impl Into<String>) -> Operand {
         Operand::Memory { name: name.into(), bytes: text.into().into_bytes().into() }
     }
-
-    /// Whether the operand can be read a second time (stdin and FIFOs cannot).
-    pub fn replayable(&self) -> bool {
-        match self {
-            Operand::Stdin => false,
-            Operand::Memory { .. } => true,
-            // A directory is walked again; a missing file fails again.
-            Operand::Path(p) => std::fs::metadata(p).map_or(true, |m| m.is_file() || m.is_dir()),
-        }
-    }
 }
 
 /// Where a document's bytes come from.
