@@ -8,7 +8,7 @@ pub use args::Cli;
 
 use args::{BenchArgs, Command, Config, MachineFormat};
 use gpucount::count::select::{self, Devices};
-use gpucount::error::{Error, InputError};
+use gpucount::error::Error;
 use gpucount::pipeline::{self, Options};
 use gpucount::source::Operand;
 use gpucount::{bench, report};
@@ -54,10 +54,6 @@ fn fail(e: &Error, code: u8) -> ExitCode {
     ExitCode::from(if matches!(e, Error::Config(_)) { 2 } else { code })
 }
 
-fn warn(e: &InputError) {
-    say(e);
-}
-
 fn count_command(config: Config) -> ExitCode {
     if config.output.is_some() {
         output::clean_up_on_signals();
@@ -79,7 +75,7 @@ fn count_command(config: Config) -> ExitCode {
         say(w);
     }
     for e in &outcome.errors {
-        warn(e);
+        say(e);
     }
     if let Err(e) = output::write(&config, &mut outcome) {
         return fail(&e, 1);

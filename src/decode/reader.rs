@@ -65,7 +65,7 @@ pub fn read_document(
 ) -> DocRead {
     let mut report = DocRead::default();
     let mut reader = match doc.open() {
-        Ok((r, _)) => r,
+        Ok(r) => r,
         Err(e) => {
             report.problem = Some(e.to_string());
             return report;

@@ -97,23 +97,23 @@ impl Document {
         }
     }
 
-    /// Opens the document for reading, with its size when the open handle knows it.
-    pub fn open(&self) -> io::Result<(Box<dyn Read + '_>, Option<u64>)> {
+    /// Opens the document for reading.
+    pub fn open(&self) -> io::Result<Box<dyn Read + '_>> {
         match &self.origin {
-            Origin::Stdin => Ok((Box::new(io::stdin().lock()), None)),
-            Origin::Memory(b) => Ok((Box::new(&b[..]), Some(b.len() as u64))),
+            Origin::Stdin => Ok(Box::new(io::stdin().lock())),
+            Origin::Memory(b) => Ok(Box::new(&b[..])),
             Origin::File(p) => {
                 let f = std::fs::File::open(p)?;
                 let meta = f.metadata()?;
                 if meta.is_dir() {
                     return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
                 }
-                Ok((Box::new(f), meta.is_file().then_some(meta.len())))
+                Ok(Box::new(f))
             }
             Origin::Stream(s) => {
                 let taken = s.lock().map_err(|_| io::Error::other("stream poisoned"))?.take();
                 let r = taken.ok_or_else(|| io::Error::other("a stream cannot be read twice"))?;
-                Ok((r, None))
+                Ok(r)
             }
         }
     }
