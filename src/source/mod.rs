@@ -6,6 +6,7 @@
 //! one directory's entries at a time. Problems (a loop, an unreadable
 //! directory) come out in their place, as [`Item::Problem`].
 
+pub mod fetch;
 mod sniff;
 mod walk;
 

@@ -1,0 +1,1 @@
+//! HTML to the text a reader sees (to be written).

@@ -1,0 +1,1 @@
+//! Sentences: splitting and normalizing (to be written).

@@ -1,0 +1,1 @@
+//! Downloads: URLs fetched in parallel (to be written).
