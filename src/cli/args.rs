@@ -163,6 +163,10 @@ pub struct TextArgs {
     /// Count walked files that look binary (skipped by default; named files are always read).
     #[arg(long)]
     pub binary: bool,
+    /// Count compressed files and archives as the bytes they are, instead of
+    /// decompressing them and reading archive members.
+    #[arg(long)]
+    pub raw: bool,
     // Test hooks: force collisions and tiny chunks.
     #[arg(long, hide = true)]
     pub weak_hash_bits: Option<u32>,
@@ -254,6 +258,7 @@ impl TextArgs {
             encoding,
             threads: self.threads,
             binary: self.binary,
+            raw: self.raw,
             walk: WalkOptions { hidden: self.hidden, no_ignore: self.no_ignore, globs },
             ..Options::default()
         };

@@ -55,22 +55,15 @@ pub struct DocRead {
     pub counted: bool,
 }
 
-/// Reads `doc`, calling `sink` with each chunk (a `false` answer stops
-/// reading) and `progress` with raw bytes as they are read.
+/// Reads the document `doc` from `reader`, calling `sink` with each chunk (a
+/// `false` answer stops reading).
 pub fn read_document(
     doc: &Document,
+    mut reader: &mut dyn Read,
     opts: &ReadOptions,
     sink: &mut dyn FnMut(Chunk) -> bool,
-    progress: &dyn Fn(u64),
 ) -> DocRead {
     let mut report = DocRead::default();
-    let mut reader = match doc.open() {
-        Ok(r) => r,
-        Err(e) => {
-            report.problem = Some(e.to_string());
-            return report;
-        }
-    };
     let block = opts.chunk_bytes.max(4096);
     let mut buf = Vec::with_capacity(block);
     let mut eof = match fill(&mut reader, &mut buf, block) {
@@ -97,7 +90,6 @@ pub fn read_document(
     };
     let mut offset = 0u64;
     loop {
-        progress(buf.len() as u64);
         state.feed(&buf, offset, eof, &mut chunker);
         offset += buf.len() as u64;
         report.bytes = offset;

@@ -11,11 +11,12 @@ pub use counter::Counter;
 
 use crate::count::select::{self, BackendConfig, Devices, InputSize, Plan};
 use crate::count::{Backend, BackendChoice, CpuBackend};
-use crate::decode::{Chunk, EncodingChoice, ReadOptions, read_document};
+use crate::decode::{Chunk, DocRead, EncodingChoice, ReadOptions, read_document};
 use crate::error::{Error, InputError};
 use crate::hash::KeyHash;
 use crate::keys::Keys;
-use crate::source::{Documents, Item, Operand, Skip, Sources, WalkOptions};
+use crate::source::unpack::{Flow, Member, UnpackOptions, unpack};
+use crate::source::{Document, Documents, Item, Operand, Skip, Sources, WalkOptions};
 use crate::table::CountTable;
 use crate::tokenize::Tokenizer;
 use rayon::prelude::*;
@@ -41,6 +42,8 @@ pub struct Options {
     /// Count walked files that look binary instead of skipping them.
     pub binary: bool,
     pub walk: WalkOptions,
+    /// Count compressed files and archives as raw bytes instead of looking inside.
+    pub raw: bool,
     pub backend: BackendConfig,
     pub progress: Option<Arc<Progress>>,
     /// Set it to stop a run early; the run then ends with [`Error::Cancelled`].
@@ -59,6 +62,7 @@ impl Default for Options {
             max_token_bytes: read.max_token_bytes,
             binary: read.binary,
             walk: WalkOptions::default(),
+            raw: false,
             backend: BackendConfig::default(),
             progress: None,
             cancel: None,
@@ -397,6 +401,41 @@ struct ReadReport {
     busy: Duration,
 }
 
+impl ReadReport {
+    /// Accounts for one document read.
+    fn add(&mut self, doc: &Document, r: DocRead) {
+        if r.binary.is_some() {
+            self.binary += 1;
+            return;
+        }
+        if r.counted {
+            self.documents += 1;
+            self.bytes += r.bytes;
+            if let Some(enc) = r.encoding.filter(|&e| e != encoding_rs::UTF_8) {
+                self.encodings.push((doc.name.clone(), enc.name()));
+            }
+        }
+        if let Some(p) = r.problem {
+            self.errors.push(doc.error(p));
+        }
+    }
+}
+
+/// Raw bytes read, reported as they go by (the progress of a compressed
+/// file is its compressed bytes, as its size is).
+struct Counted<'p, R> {
+    inner: R,
+    progress: &'p dyn Fn(u64),
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        (self.progress)(n as u64);
+        Ok(n)
+    }
+}
+
 /// Reads every document in order into `tx`, until the source ends or the
 /// run is stopped (a backend failure, or cancellation).
 fn read_all(
@@ -425,6 +464,23 @@ fn read_all(
             p(n)
         }
     };
+    // Places are given here, in reading order, so archive members get theirs.
+    let mut next_place = 0u64;
+    let mut place = || {
+        next_place += 1;
+        next_place - 1
+    };
+    let mut sink = |chunk: Chunk| {
+        if stopped() {
+            return false;
+        }
+        let t = Instant::now();
+        // The receivers live until this thread is joined.
+        let sent = tx.send(chunk).is_ok();
+        waiting += t.elapsed();
+        sent
+    };
+    let unpack_opts = UnpackOptions { raw: opts.raw, walk: opts.walk.clone() };
     loop {
         let t = Instant::now();
         let item = items.next();
@@ -434,34 +490,37 @@ fn read_all(
             break;
         }
         match item {
-            Item::Problem(e) => report.errors.push(e),
-            Item::Skipped(Skip::Special) => report.special += 1,
-            Item::Document(doc) => {
+            Item::Problem(mut e) => {
+                e.place = place();
+                report.errors.push(e)
+            }
+            Item::Skipped(Skip::Special) => {
+                place();
+                report.special += 1
+            }
+            Item::Document(mut doc) => {
                 report.replayable &= doc.replayable();
-                let mut sink = |chunk: Chunk| {
-                    if stopped() {
-                        return false;
+                doc.id = place();
+                let reader = match doc.open() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        report.errors.push(doc.error(e));
+                        continue;
                     }
-                    let t = Instant::now();
-                    // The receivers live until this thread is joined.
-                    let sent = tx.send(chunk).is_ok();
-                    waiting += t.elapsed();
-                    sent
                 };
-                let r = read_document(&doc, read, &mut sink, &on_bytes);
-                if r.binary.is_some() {
-                    report.binary += 1;
-                    continue;
-                }
-                if r.counted {
-                    report.documents += 1;
-                    report.bytes += r.bytes;
-                    if let Some(enc) = r.encoding.filter(|&e| e != encoding_rs::UTF_8) {
-                        report.encodings.push((doc.name.clone(), enc.name()));
-                    }
-                }
-                if let Some(p) = r.problem {
-                    report.errors.push(doc.error(p));
+                let counted = Counted { inner: reader, progress: &on_bytes };
+                let problems = unpack(&doc, Box::new(counted), &unpack_opts, &mut place, &mut |m: Member<'_>| {
+                    let r = read_document(&m.doc, m.reader, read, &mut sink);
+                    report.add(&m.doc, r);
+                    if stopped() { Flow::Stop } else { Flow::Continue }
+                });
+                for p in problems {
+                    let error = if p.input == doc.name {
+                        doc.error(p.reason)
+                    } else {
+                        InputError { place: doc.id, input: p.input, input_bytes: None, reason: p.reason }
+                    };
+                    report.errors.push(error);
                 }
             }
         }

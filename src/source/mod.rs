@@ -8,6 +8,7 @@
 
 pub mod fetch;
 mod sniff;
+pub mod unpack;
 mod walk;
 
 pub use sniff::binary_kind;
@@ -57,6 +58,8 @@ pub enum Origin {
     /// A reader handed over by a source (an archive member, a download):
     /// read once; a second read is an error.
     Stream(Arc<Mutex<Option<Box<dyn Read + Send>>>>),
+    /// A member of an archive: read as its archive is read, never on its own.
+    Member,
 }
 
 impl fmt::Debug for Origin {
@@ -66,6 +69,7 @@ impl fmt::Debug for Origin {
             Origin::File(p) => f.debug_tuple("File").field(p).finish(),
             Origin::Memory(b) => write!(f, "Memory({} bytes)", b.len()),
             Origin::Stream(_) => f.write_str("Stream"),
+            Origin::Member => f.write_str("Member"),
         }
     }
 }
@@ -90,7 +94,7 @@ impl Document {
     /// Whether the document can be read again (for a recount on another backend).
     pub fn replayable(&self) -> bool {
         match &self.origin {
-            Origin::Stdin | Origin::Stream(_) => false,
+            Origin::Stdin | Origin::Stream(_) | Origin::Member => false,
             Origin::Memory(_) => true,
             // Walks yield regular files only; a named path may be a FIFO.
             Origin::File(_) if self.walked => true,
@@ -116,6 +120,7 @@ impl Document {
                 let r = taken.ok_or_else(|| io::Error::other("a stream cannot be read twice"))?;
                 Ok(r)
             }
+            Origin::Member => Err(io::Error::other("an archive member is read with its archive")),
         }
     }
 

@@ -26,7 +26,7 @@ impl WalkOptions {
         self.overrides(Path::new(".")).map(|_| ())
     }
 
-    fn overrides(&self, root: &Path) -> Result<ignore::overrides::Override, Error> {
+    pub(super) fn overrides(&self, root: &Path) -> Result<ignore::overrides::Override, Error> {
         let mut b = ignore::overrides::OverrideBuilder::new(root);
         for g in &self.globs {
             b.add(g).map_err(|e| Error::Config(format!("invalid glob '{g}': {}", reason(&e))))?;
