@@ -21,15 +21,11 @@ fn chunks(text: &str, id: u64, chunk_bytes: usize) -> Vec<Chunk> {
     };
     let opts = ReadOptions { chunk_bytes, ..ReadOptions::default() };
     let mut out = Vec::new();
-    let read = decode::read_document(
-        &doc,
-        &opts,
-        &mut |c| {
-            out.push(c);
-            true
-        },
-        &|_| {},
-    );
+    let mut reader = doc.open().unwrap();
+    let read = decode::read_document(&doc, &mut reader, &opts, &mut |c| {
+        out.push(c);
+        true
+    });
     assert_eq!(read.problem, None);
     out
 }

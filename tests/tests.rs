@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a small harness in `util`. Tests of the
 //! command line need the `cli` feature; tests of the GPU need `gpu`.
 
+mod archives;
 #[cfg(feature = "cli")]
 mod cli;
 mod documents;

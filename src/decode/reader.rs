@@ -66,12 +66,14 @@ pub fn read_document(
     let mut report = DocRead::default();
     let block = opts.chunk_bytes.max(4096);
     let mut buf = Vec::with_capacity(block);
-    let mut eof = match fill(&mut reader, &mut buf, block) {
-        Ok(eof) => eof,
-        Err(e) => {
+    // An error in the first block still leaves the bytes before it to count.
+    let (mut eof, mut failed) = match fill(&mut reader, &mut buf, block) {
+        Ok(eof) => (eof, None),
+        Err(e) if buf.is_empty() => {
             report.problem = Some(e.to_string());
             return report;
         }
+        Err(e) => (true, Some(e)),
     };
     if doc.walked && !opts.binary {
         if let Some(kind) = binary_kind(&buf) {
@@ -111,15 +113,11 @@ pub fn read_document(
         buf.clear();
         match fill(&mut reader, &mut buf, block) {
             Ok(e) => eof = e,
-            Err(e) => {
-                // Count what was read; an incomplete character at the cut is dropped.
-                state.feed(&buf, offset, false, &mut chunker);
-                offset += buf.len() as u64;
-                report.bytes = offset;
-                report.problem = Some(format!("read error at byte {offset}: {e}; the bytes before it were counted"));
-                break;
-            }
+            Err(e) => (eof, failed) = (true, Some(e)),
         }
+    }
+    if let Some(e) = failed {
+        report.problem = Some(format!("read error at byte {offset}: {e}; the bytes before it were counted"));
     }
     report.encoding = state.encoding();
     if let State::Decided { first_bad: Some(at), encoding, .. } = &state {

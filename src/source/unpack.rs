@@ -150,20 +150,14 @@ impl Layer<'_, '_> {
         if self.opts.raw {
             return self.leaf(doc, reader);
         }
-        let (head, mut reader) = match peek(reader, SNIFF) {
-            Ok(p) => p,
-            Err(e) => {
-                self.problem(&doc.name, e);
-                return Flow::Continue;
-            }
-        };
+        let (head, mut reader) = peek(reader, SNIFF);
         let Some(kind) = Kind::sniff(&head) else { return self.leaf(doc, &mut reader) };
         if depth >= MAX_DEPTH {
             self.problem(&doc.name, format!("{} nested more than {MAX_DEPTH} deep: not opened", kind.name()));
             return Flow::Continue;
         }
         let inner: Box<dyn Read + '_> = match kind {
-            Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(reader)),
+            Kind::Gzip => Box::new(Gzip(Some(flate2::bufread::GzDecoder::new(io::BufReader::new(reader))))),
             Kind::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(reader)),
             Kind::Xz => Box::new(lzma_rust2::XzReader::new(reader, true)),
             Kind::Zstd => match zstd::stream::read::Decoder::new(reader) {
@@ -294,18 +288,37 @@ fn wanted(path: &str, hidden: bool, globs: Option<&ignore::overrides::Override>)
     true
 }
 
-/// Reads up to `n` bytes, and returns them with a reader of the whole stream.
-fn peek<'r>(mut reader: Box<dyn Read + 'r>, n: usize) -> io::Result<(Vec<u8>, impl Read + 'r)> {
+/// Reads up to `n` bytes, and returns them with a reader of the whole
+/// stream. A read error comes after the bytes read before it (a gzip member
+/// followed by garbage still gives the member).
+fn peek<'r>(mut reader: Box<dyn Read + 'r>, n: usize) -> (Vec<u8>, impl Read + 'r) {
     let mut head = Vec::with_capacity(n);
+    let mut failed = None;
     while head.len() < n {
         match (&mut reader).take((n - head.len()) as u64).read_to_end(&mut head) {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
         }
     }
-    Ok((head.clone(), Cursor::new(head).chain(reader)))
+    let rest: Box<dyn Read + 'r> = match failed {
+        Some(e) => Box::new(Failed(Some(e))),
+        None => reader,
+    };
+    (head.clone(), Cursor::new(head).chain(rest))
+}
+
+/// A stream that failed: its error, once.
+struct Failed(Option<io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
+    }
 }
 
 /// Copies a stream into an anonymous temporary file, for a zip to seek in.
@@ -343,6 +356,30 @@ impl<R: Read> Read for Exact<'_, R> {
         }
         self.left -= n as u64;
         Ok(n)
+    }
+}
+
+/// Every member of a gzip file, each one's bytes handed on as soon as it
+/// ends (flate2's `MultiGzDecoder` drops the last member's bytes when
+/// garbage follows it).
+struct Gzip<R: io::BufRead>(Option<flate2::bufread::GzDecoder<R>>);
+
+impl<R: io::BufRead> Read for Gzip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(member) = &mut self.0 else { return Ok(0) };
+            let n = member.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let Some(member) = self.0.take() else { return Ok(0) };
+            let mut rest = member.into_inner();
+            match rest.fill_buf()? {
+                [] => {}
+                [0x1f, 0x8b, ..] | [0x1f] => self.0 = Some(flate2::bufread::GzDecoder::new(rest)),
+                _ => return Err(io::Error::new(io::ErrorKind::InvalidData, "trailing bytes after the last member")),
+            }
+        }
     }
 }
 
