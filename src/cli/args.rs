@@ -6,6 +6,8 @@ use gpucount::count::gpu::{AdapterChoice, Fault, GpuOptions};
 use gpucount::count::{BackendChoice, BackendConfig};
 use gpucount::decode::{EncodingChoice, MAX_TOKEN_BYTES};
 use gpucount::report::{Format, ReportOptions};
+use gpucount::html::{HtmlMode, Select};
+use gpucount::source::fetch::FetchOptions;
 use gpucount::source::{Operand, WalkOptions};
 use gpucount::{Error, KeyHash, Mode, Options, Tokenizer};
 use std::path::PathBuf;
@@ -167,6 +169,20 @@ pub struct TextArgs {
     /// decompressing them and reading archive members.
     #[arg(long)]
     pub raw: bool,
+    /// Count only the visible text of HTML documents (auto: .html/.htm/.xhtml
+    /// names, text/html downloads, and documents that start like HTML).
+    #[arg(long, value_enum, default_value_t = HtmlArg::Auto, value_name = "WHEN")]
+    pub html: HtmlArg,
+    /// Keep only the text of HTML elements matching this CSS selector
+    /// (e.g. 'p:not([class])').
+    #[arg(long, value_name = "CSS")]
+    pub select: Option<String>,
+    /// Download the URLs listed in FILE, one per line (`-`: stdin).
+    #[arg(long, value_name = "FILE")]
+    pub urls_from: Vec<PathBuf>,
+    /// Downloads at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = at_least_one)]
+    pub jobs: u64,
     // Test hooks: force collisions and tiny chunks.
     #[arg(long, hide = true)]
     pub weak_hash_bits: Option<u32>,
@@ -174,6 +190,13 @@ pub struct TextArgs {
     pub chunk_bytes: Option<u64>,
     #[arg(long, hide = true, value_parser = byte_limit)]
     pub max_token_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HtmlArg {
+    Auto,
+    Always,
+    Never,
 }
 
 /// GPU choice and (hidden) test hooks for tiny tables and faults.
@@ -259,6 +282,13 @@ impl TextArgs {
             threads: self.threads,
             binary: self.binary,
             raw: self.raw,
+            html: match self.html {
+                HtmlArg::Auto => HtmlMode::Auto,
+                HtmlArg::Always => HtmlMode::Always,
+                HtmlArg::Never => HtmlMode::Never,
+            },
+            select: self.select.as_deref().map(Select::parse).transpose().map_err(Error::Config)?,
+            fetch: FetchOptions { jobs: self.jobs as usize, ..FetchOptions::default() },
             walk: WalkOptions { hidden: self.hidden, no_ignore: self.no_ignore, globs },
             ..Options::default()
         };
@@ -270,6 +300,17 @@ impl TextArgs {
         }
         options.walk.check()?;
         Ok(options)
+    }
+
+    /// The inputs: `paths` (URLs among them), then the URL lists; stdin
+    /// when there are none.
+    pub fn operands(&self, paths: &[PathBuf]) -> Vec<Operand> {
+        let mut operands: Vec<Operand> = paths.iter().cloned().map(Operand::from_arg).collect();
+        operands.extend(self.urls_from.iter().cloned().map(Operand::UrlList));
+        if operands.is_empty() {
+            operands.push(Operand::Stdin);
+        }
+        operands
     }
 }
 
@@ -312,13 +353,8 @@ impl CountArgs {
             gpu: self.gpu.options(),
             auto_software: self.auto_software,
         };
-        let operands = if self.paths.is_empty() {
-            vec![Operand::Stdin]
-        } else {
-            self.paths.iter().cloned().map(Operand::from_arg).collect()
-        };
         Ok(Config {
-            operands,
+            operands: self.text.operands(&self.paths),
             options,
             report: ReportOptions {
                 format: self.format.into(),

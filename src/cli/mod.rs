@@ -92,9 +92,9 @@ fn bench(args: &BenchArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(&e, 2),
     };
-    let operands: Vec<Operand> = args.paths.iter().cloned().map(Operand::from_arg).collect();
-    if operands.contains(&Operand::Stdin) {
-        return fail(&Error::Config("bench cannot re-read stdin: name files".into()), 2);
+    let operands = args.text.operands(&args.paths);
+    if operands.iter().any(|o| matches!(o, Operand::Stdin | Operand::Url(_) | Operand::UrlList(_))) {
+        return fail(&Error::Config("bench reads its inputs several times: name files, not stdin or URLs".into()), 2);
     }
     let mut targets = vec![bench::Target::Cpu { threads: 1 }, bench::Target::Cpu { threads: options.threads() }];
     if !args.no_gpu {

@@ -22,7 +22,7 @@ impl Bar {
             .map(|o| match o {
                 Operand::Path(p) => std::fs::metadata(p).ok().filter(|m| m.is_file()).map(|m| m.len()),
                 Operand::Memory { bytes, .. } => Some(bytes.len() as u64),
-                Operand::Stdin => None,
+                Operand::Stdin | Operand::Url(_) | Operand::UrlList(_) => None,
             })
             .sum();
         let bar = match total {

@@ -15,7 +15,7 @@ mod chunk;
 mod reader;
 
 pub use chunk::Chunk;
-pub use reader::{DocRead, MAX_TOKEN_BYTES, ReadOptions, read_document};
+pub use reader::{DocRead, MAX_HTML_BYTES, MAX_TOKEN_BYTES, ReadOptions, Served, read_document};
 
 use encoding_rs::{Encoding, UTF_8};
 

@@ -4,6 +4,7 @@
 
 use super::chunk::{Chunk, Chunker};
 use super::{EncodingChoice, WINDOW, decide};
+use crate::html::{self, HtmlMode, Select};
 use crate::source::{Document, binary_kind};
 use crate::tokenize::Tokenizer;
 use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_8};
@@ -22,6 +23,21 @@ pub struct ReadOptions {
     pub tokenizer: Tokenizer,
     /// Count walked files that look binary instead of skipping them.
     pub binary: bool,
+    /// Which documents are read as HTML (their visible text counted).
+    pub html: HtmlMode,
+    /// Keep only the text of HTML elements matching this selector.
+    pub select: Option<Select>,
+}
+
+/// An HTML page is parsed whole; a larger one is an error.
+pub const MAX_HTML_BYTES: usize = 1 << 30;
+
+/// What a server said of a document's bytes (nothing, for files).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Served<'a> {
+    pub content_type: Option<&'a str>,
+    /// The charset it declared: the encoding unless a byte order mark says otherwise.
+    pub charset: Option<&'static Encoding>,
 }
 
 /// Default [`ReadOptions::max_token_bytes`]: 1 GiB.
@@ -35,6 +51,8 @@ impl Default for ReadOptions {
             max_token_bytes: MAX_TOKEN_BYTES,
             tokenizer: Tokenizer::default(),
             binary: false,
+            html: HtmlMode::default(),
+            select: None,
         }
     }
 }
@@ -60,6 +78,7 @@ pub struct DocRead {
 pub fn read_document(
     doc: &Document,
     mut reader: &mut dyn Read,
+    served: &Served<'_>,
     opts: &ReadOptions,
     sink: &mut dyn FnMut(Chunk) -> bool,
 ) -> DocRead {
@@ -83,12 +102,18 @@ pub fn read_document(
     }
     report.counted = true;
     let mut chunker = Chunker::new(opts.tokenizer, opts.chunk_bytes.max(1), doc.id, sink);
-    let mut state = match opts.encoding {
-        EncodingChoice::Fixed(enc) => State::decided(enc, enc.new_decoder_with_bom_removal()),
-        EncodingChoice::Auto => match Encoding::for_bom(&buf) {
-            Some((enc, _)) => State::decided(enc, enc.new_decoder_with_bom_removal()),
-            None => State::Undecided { window: Vec::new(), at: 0 },
-        },
+    if opts.html.applies(&doc.name, served.content_type, &buf) {
+        read_html(reader, buf, eof, failed, served, opts, &mut chunker, &mut report);
+        chunker.finish();
+        return report;
+    }
+    let declared = match opts.encoding {
+        EncodingChoice::Fixed(enc) => Some(enc),
+        EncodingChoice::Auto => Encoding::for_bom(&buf).map(|(enc, _)| enc).or(served.charset),
+    };
+    let mut state = match declared {
+        Some(enc) => State::decided(enc, enc.new_decoder_with_bom_removal()),
+        None => State::Undecided { window: Vec::new(), at: 0 },
     };
     let mut offset = 0u64;
     loop {
@@ -127,6 +152,49 @@ pub fn read_document(
     }
     chunker.finish();
     report
+}
+
+/// Reads an HTML page whole (its first `buf` already read), decodes it
+/// (byte order mark, then the server's charset, then `<meta charset>`, then
+/// detection) and hands on its visible text.
+#[allow(clippy::too_many_arguments)]
+fn read_html(
+    reader: &mut dyn Read,
+    mut buf: Vec<u8>,
+    eof: bool,
+    mut failed: Option<io::Error>,
+    served: &Served<'_>,
+    opts: &ReadOptions,
+    chunker: &mut Chunker<'_>,
+    report: &mut DocRead,
+) {
+    if !eof {
+        if let Err(e) = reader.take(MAX_HTML_BYTES as u64 + 1 - buf.len() as u64).read_to_end(&mut buf) {
+            failed = Some(e);
+        }
+    }
+    report.bytes = buf.len() as u64;
+    if buf.len() > MAX_HTML_BYTES {
+        report.problem = Some(format!("an HTML page over {MAX_HTML_BYTES} bytes is not parsed; nothing of it was counted"));
+        return;
+    }
+    let encoding = match opts.encoding {
+        EncodingChoice::Fixed(enc) => enc,
+        EncodingChoice::Auto => Encoding::for_bom(&buf)
+            .map(|(enc, _)| enc)
+            .or(served.charset)
+            .or_else(|| html::meta_charset(&buf))
+            .unwrap_or_else(|| super::detect(&buf)),
+    };
+    let (text, malformed) = encoding.decode_with_bom_removal(&buf);
+    chunker.pending.push_str(&html::visible_text(&text, opts.select.as_ref()));
+    chunker.flush_full();
+    report.encoding = Some(encoding);
+    report.problem = match failed {
+        Some(e) => Some(format!("read error at byte {}: {e}; the bytes before it were counted", buf.len())),
+        None if malformed => Some(format!("malformed {}; such bytes were counted as U+FFFD", encoding.name())),
+        None => None,
+    };
 }
 
 /// Where the encoding decision stands.

@@ -11,9 +11,11 @@ pub use counter::Counter;
 
 use crate::count::select::{self, BackendConfig, Devices, InputSize, Plan};
 use crate::count::{Backend, BackendChoice, CpuBackend};
-use crate::decode::{Chunk, DocRead, EncodingChoice, ReadOptions, read_document};
+use crate::decode::{Chunk, DocRead, EncodingChoice, ReadOptions, Served, read_document};
 use crate::error::{Error, InputError};
 use crate::hash::KeyHash;
+use crate::html::{HtmlMode, Select};
+use crate::source::fetch::FetchOptions;
 use crate::keys::Keys;
 use crate::source::unpack::{Flow, Member, UnpackOptions, unpack};
 use crate::source::{Document, Documents, Item, Operand, Skip, Sources, WalkOptions};
@@ -44,6 +46,11 @@ pub struct Options {
     pub walk: WalkOptions,
     /// Count compressed files and archives as raw bytes instead of looking inside.
     pub raw: bool,
+    /// Which documents are read as HTML, and which of their elements.
+    pub html: HtmlMode,
+    pub select: Option<Select>,
+    /// How URLs are downloaded.
+    pub fetch: FetchOptions,
     pub backend: BackendConfig,
     pub progress: Option<Arc<Progress>>,
     /// Set it to stop a run early; the run then ends with [`Error::Cancelled`].
@@ -63,6 +70,9 @@ impl Default for Options {
             binary: read.binary,
             walk: WalkOptions::default(),
             raw: false,
+            html: read.html,
+            select: None,
+            fetch: FetchOptions::default(),
             backend: BackendConfig::default(),
             progress: None,
             cancel: None,
@@ -84,6 +94,8 @@ impl Options {
             max_token_bytes: self.max_token_bytes.min(crate::decode::MAX_TOKEN_BYTES),
             tokenizer: self.tokenizer,
             binary: self.binary,
+            html: self.html,
+            select: self.select.clone(),
         }
     }
 
@@ -178,7 +190,7 @@ pub struct Outcome {
 /// Counts `operands` (files, directories, stdin, text in memory).
 pub fn count(operands: Vec<Operand>, opts: &Options) -> Result<Outcome, Error> {
     opts.walk.check()?;
-    run(&|| Box::new(Sources::new(operands.clone(), opts.walk.clone())), opts)
+    run(&|| Box::new(Sources::new(operands.clone(), opts.walk.clone()).fetching(opts.fetch.clone())), opts)
 }
 
 /// Counts the documents `make_source` yields. It is called once, and again
@@ -501,16 +513,19 @@ fn read_all(
             Item::Document(mut doc) => {
                 report.replayable &= doc.replayable();
                 doc.id = place();
-                let reader = match doc.open() {
-                    Ok(r) => r,
+                let opened = match doc.open() {
+                    Ok(o) => o,
                     Err(e) => {
                         report.errors.push(doc.error(e));
                         continue;
                     }
                 };
-                let counted = Counted { inner: reader, progress: &on_bytes };
+                let served = Served { content_type: opened.content_type.as_deref(), charset: opened.charset };
+                let counted = Counted { inner: opened.reader, progress: &on_bytes };
                 let problems = unpack(&doc, Box::new(counted), &unpack_opts, &mut place, &mut |m: Member<'_>| {
-                    let r = read_document(&m.doc, m.reader, read, &mut sink);
+                    // What the server said is of the document, not of members inside it.
+                    let served = if m.doc.id == doc.id { served } else { Served::default() };
+                    let r = read_document(&m.doc, m.reader, &served, read, &mut sink);
                     report.add(&m.doc, r);
                     if stopped() { Flow::Stop } else { Flow::Continue }
                 });

@@ -33,13 +33,23 @@ pub enum Operand {
     Path(PathBuf),
     /// Bytes already in memory, under a name for messages.
     Memory { name: String, bytes: Arc<[u8]> },
+    /// An `http://` or `https://` URL, downloaded (see [`fetch`]).
+    Url(String),
+    /// A file of URLs, one per line (`-`: stdin); blank lines and lines
+    /// starting with `#` are left out. Read as the downloads go.
+    UrlList(PathBuf),
 }
 
 impl Operand {
-    /// A command-line operand: `-` is stdin, anything else a path.
+    /// A command-line operand: `-` is stdin, an http(s) URL is downloaded,
+    /// anything else is a path.
     pub fn from_arg(arg: impl Into<PathBuf>) -> Operand {
         let path = arg.into();
-        if path.as_os_str() == "-" { Operand::Stdin } else { Operand::Path(path) }
+        match path.to_str() {
+            Some("-") => Operand::Stdin,
+            Some(s) if fetch::is_url(s) => Operand::Url(s.to_string()),
+            _ => Operand::Path(path),
+        }
     }
 
     /// Text in memory.
@@ -60,6 +70,8 @@ pub enum Origin {
     Stream(Arc<Mutex<Option<Box<dyn Read + Send>>>>),
     /// A member of an archive: read as its archive is read, never on its own.
     Member,
+    /// A download, submitted ahead of its turn so that downloads overlap.
+    Download(Arc<Mutex<Option<fetch::Pending>>>),
 }
 
 impl fmt::Debug for Origin {
@@ -70,6 +82,7 @@ impl fmt::Debug for Origin {
             Origin::Memory(b) => write!(f, "Memory({} bytes)", b.len()),
             Origin::Stream(_) => f.write_str("Stream"),
             Origin::Member => f.write_str("Member"),
+            Origin::Download(_) => f.write_str("Download"),
         }
     }
 }
@@ -94,7 +107,7 @@ impl Document {
     /// Whether the document can be read again (for a recount on another backend).
     pub fn replayable(&self) -> bool {
         match &self.origin {
-            Origin::Stdin | Origin::Stream(_) | Origin::Member => false,
+            Origin::Stdin | Origin::Stream(_) | Origin::Member | Origin::Download(_) => false,
             Origin::Memory(_) => true,
             // Walks yield regular files only; a named path may be a FIFO.
             Origin::File(_) if self.walked => true,
@@ -102,26 +115,33 @@ impl Document {
         }
     }
 
-    /// Opens the document for reading.
-    pub fn open(&self) -> io::Result<Box<dyn Read + '_>> {
-        match &self.origin {
-            Origin::Stdin => Ok(Box::new(io::stdin().lock())),
-            Origin::Memory(b) => Ok(Box::new(&b[..])),
+    /// Opens the document for reading (for a download: waits for its
+    /// answer).
+    pub fn open(&self) -> io::Result<Opened<'_>> {
+        let reader: Box<dyn Read + '_> = match &self.origin {
+            Origin::Stdin => Box::new(io::stdin().lock()),
+            Origin::Memory(b) => Box::new(&b[..]),
             Origin::File(p) => {
                 let f = std::fs::File::open(p)?;
                 let meta = f.metadata()?;
                 if meta.is_dir() {
                     return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
                 }
-                Ok(Box::new(f))
+                Box::new(f)
             }
             Origin::Stream(s) => {
                 let taken = s.lock().map_err(|_| io::Error::other("stream poisoned"))?.take();
-                let r = taken.ok_or_else(|| io::Error::other("a stream cannot be read twice"))?;
-                Ok(r)
+                taken.ok_or_else(|| io::Error::other("a stream cannot be read twice"))?
             }
-            Origin::Member => Err(io::Error::other("an archive member is read with its archive")),
-        }
+            Origin::Member => return Err(io::Error::other("an archive member is read with its archive")),
+            Origin::Download(p) => {
+                let taken = p.lock().map_err(|_| io::Error::other("download poisoned"))?.take();
+                let pending = taken.ok_or_else(|| io::Error::other("a download cannot be read twice"))?;
+                let d = pending.wait().map_err(|e| io::Error::other(e.0))?;
+                return Ok(Opened { reader: Box::new(d.body), content_type: d.content_type, charset: d.charset });
+            }
+        };
+        Ok(Opened { reader, content_type: None, charset: None })
     }
 
     /// The error for this document.
@@ -132,6 +152,15 @@ impl Document {
         };
         InputError { place: self.id, input: self.name.clone(), input_bytes, reason: reason.to_string() }
     }
+}
+
+/// An opened document: its bytes, and what its server said of them.
+pub struct Opened<'a> {
+    pub reader: Box<dyn Read + 'a>,
+    /// The HTTP Content-Type, for a download.
+    pub content_type: Option<String>,
+    /// The charset of the HTTP Content-Type, for a download.
+    pub charset: Option<&'static encoding_rs::Encoding>,
 }
 
 /// The bytes of a path that is not UTF-8 (None when it is).
@@ -166,13 +195,107 @@ pub struct Sources {
     walk: WalkOptions,
     current: Option<walk::Walk>,
     next_id: DocId,
+    fetcher: Option<fetch::Fetcher>,
+    fetch: fetch::FetchOptions,
+    /// Downloads submitted ahead of their turn (and problems met among them).
+    ahead: VecDeque<Item>,
+    /// The URL list being read.
+    url_list: Option<(PathBuf, Box<dyn io::BufRead + Send>)>,
 }
 
 impl Sources {
     /// The documents of `operands`. Check the walk options first
     /// ([`WalkOptions::check`]): a glob that does not parse is left out here.
     pub fn new(operands: Vec<Operand>, walk: WalkOptions) -> Sources {
-        Sources { operands: operands.into(), walk, current: None, next_id: 0 }
+        Sources {
+            operands: operands.into(),
+            walk,
+            current: None,
+            next_id: 0,
+            fetcher: None,
+            fetch: fetch::FetchOptions::default(),
+            ahead: VecDeque::new(),
+            url_list: None,
+        }
+    }
+
+    /// Downloads URLs with these options.
+    pub fn fetching(mut self, fetch: fetch::FetchOptions) -> Sources {
+        self.fetch = fetch;
+        self
+    }
+
+    /// The next URL of the operands at the front, if they are URLs: a URL
+    /// operand, or the next line of a URL list (problems in their place).
+    fn next_url(&mut self) -> Option<Result<String, InputError>> {
+        loop {
+            if let Some((path, lines)) = &mut self.url_list {
+                let mut line = String::new();
+                let (path, reason) = match lines.read_line(&mut line) {
+                    Ok(0) => {
+                        self.url_list = None;
+                        continue;
+                    }
+                    Ok(_) => {
+                        let url = line.trim();
+                        if url.is_empty() || url.starts_with('#') {
+                            continue;
+                        }
+                        if fetch::is_url(url) {
+                            return Some(Ok(url.to_string()));
+                        }
+                        (path.clone(), format!("not an http:// or https:// URL: {url}"))
+                    }
+                    Err(e) => {
+                        let path = path.clone();
+                        self.url_list = None;
+                        (path, e.to_string())
+                    }
+                };
+                return Some(Err(self.problem_at(path, reason)));
+            }
+            match self.operands.front()? {
+                Operand::Url(_) => {
+                    let Some(Operand::Url(url)) = self.operands.pop_front() else { return None };
+                    return Some(Ok(url));
+                }
+                Operand::UrlList(_) => {
+                    let Some(Operand::UrlList(path)) = self.operands.pop_front() else { return None };
+                    let lines: io::Result<Box<dyn io::BufRead + Send>> = if path.as_os_str() == "-" {
+                        Ok(Box::new(io::BufReader::new(io::stdin())))
+                    } else {
+                        std::fs::File::open(&path).map(|f| Box::new(io::BufReader::new(f)) as _)
+                    };
+                    match lines {
+                        Ok(l) => self.url_list = Some((path, l)),
+                        Err(e) => return Some(Err(self.problem_at(path, e.to_string()))),
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn problem_at(&mut self, path: PathBuf, reason: String) -> InputError {
+        let place = self.place();
+        InputError { place, input: path.display().to_string(), input_bytes: non_utf8_bytes(&path), reason }
+    }
+
+    /// Submits downloads until `jobs` are ahead of the reader, or the URLs
+    /// at the front of the operands end.
+    fn submit_ahead(&mut self) {
+        while self.ahead.len() < self.fetch.jobs.max(1) {
+            let Some(url) = self.next_url() else { return };
+            let item = match url {
+                Ok(url) => {
+                    let fetcher = self.fetcher.get_or_insert_with(|| fetch::Fetcher::new(self.fetch.clone()));
+                    let pending = fetcher.submit(url.clone());
+                    self.document(url, Origin::Download(Arc::new(Mutex::new(Some(pending)))), None, false)
+                }
+                Err(e) => Item::Problem(e),
+            };
+            self.ahead.push_back(item);
+        }
     }
 
     fn place(&mut self) -> DocId {
@@ -190,6 +313,11 @@ impl Iterator for Sources {
 
     fn next(&mut self) -> Option<Item> {
         loop {
+            if let Some(item) = self.ahead.pop_front() {
+                // Keep `jobs` downloads going while this one is read.
+                self.submit_ahead();
+                return Some(item);
+            }
             if let Some(walk) = &mut self.current {
                 match walk.next() {
                     Some(walk::Entry::File(path, size)) => {
@@ -208,7 +336,12 @@ impl Iterator for Sources {
                     None => self.current = None,
                 }
             }
+            if matches!(self.operands.front()?, Operand::Url(_) | Operand::UrlList(_)) {
+                self.submit_ahead();
+                continue;
+            }
             match self.operands.pop_front()? {
+                Operand::Url(_) | Operand::UrlList(_) => unreachable!("handled above"),
                 Operand::Stdin => return Some(self.document("<stdin>".into(), Origin::Stdin, None, false)),
                 Operand::Memory { name, bytes } => {
                     let size = Some(bytes.len() as u64);
