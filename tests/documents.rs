@@ -21,8 +21,8 @@ fn chunks(text: &str, id: u64, chunk_bytes: usize) -> Vec<Chunk> {
     };
     let opts = ReadOptions { chunk_bytes, ..ReadOptions::default() };
     let mut out = Vec::new();
-    let mut reader = doc.open().unwrap();
-    let read = decode::read_document(&doc, &mut reader, &opts, &mut |c| {
+    let mut reader = doc.open().unwrap().reader;
+    let read = decode::read_document(&doc, &mut reader, &Default::default(), &opts, &mut |c| {
         out.push(c);
         true
     });

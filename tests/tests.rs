@@ -11,11 +11,13 @@ mod faults;
 mod fuzz;
 #[cfg(all(feature = "gpu", feature = "cli"))]
 mod gpu;
+mod http_server;
 mod properties;
 #[cfg(feature = "cli")]
 mod reliability;
 #[cfg(feature = "cli")]
 mod scale;
+mod urls;
 mod util;
 #[cfg(feature = "cli")]
 mod walk;
