@@ -11,6 +11,7 @@ mod faults;
 mod fuzz;
 #[cfg(all(feature = "gpu", feature = "cli"))]
 mod gpu;
+mod html;
 mod http_server;
 mod properties;
 #[cfg(feature = "cli")]
