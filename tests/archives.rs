@@ -118,12 +118,9 @@ proptest! {
 fn every_member_and_stream_of_a_compressed_file_is_read() {
     let opts = cpu_options(Mode::Words, false, 1 << 20, 1);
     let two = |f: fn(&[u8]) -> Vec<u8>| [f(b"alpha beta\n"), f(b"gamma alpha")].concat();
-    for (kind, bytes) in [
-        ("gzip", two(make::gzip)),
-        ("bzip2", two(make::bzip2)),
-        ("xz", two(make::xz)),
-        ("zstd", two(make::zstd)),
-    ] {
+    for (kind, bytes) in
+        [("gzip", two(make::gzip)), ("bzip2", two(make::bzip2)), ("xz", two(make::xz)), ("zstd", two(make::zstd))]
+    {
         let o = run(&[Operand::Memory { name: kind.into(), bytes: bytes.into() }], &opts);
         assert_eq!(rows(&o.table), [("alpha".into(), 2), ("beta".into(), 1), ("gamma".into(), 1)], "{kind}");
         assert!(o.errors.is_empty(), "{kind}: {:?}", o.errors);
@@ -156,7 +153,8 @@ fn members_are_named_after_their_archive_and_follow_the_walk_rules() {
 
     let mut hidden = opts.clone();
     hidden.walk.hidden = true;
-    let words: Vec<String> = rows(&run(&[Operand::Path(tgz.clone())], &hidden).table).into_iter().map(|(w, _)| w).collect();
+    let words: Vec<String> =
+        rows(&run(&[Operand::Path(tgz.clone())], &hidden).table).into_iter().map(|(w, _)| w).collect();
     assert!(words.contains(&"hidden".to_string()) && words.contains(&"gitconfig".to_string()));
 
     let mut globs = opts.clone();
@@ -170,7 +168,8 @@ fn raw_counts_the_bytes_as_they_are() {
     let opts = cpu_options(Mode::Words, false, 1 << 20, 1);
     let unpacked = run(&[Operand::Memory { name: "t.tar".into(), bytes: tar.clone().into() }], &opts);
     assert_eq!(rows(&unpacked.table), [("alpha".into(), 1)]);
-    let raw = run(&[Operand::Memory { name: "t.tar".into(), bytes: tar.into() }], &gpucount::Options { raw: true, ..opts });
+    let raw =
+        run(&[Operand::Memory { name: "t.tar".into(), bytes: tar.into() }], &gpucount::Options { raw: true, ..opts });
     let words: Vec<String> = rows(&raw.table).into_iter().map(|(w, _)| w).collect();
     // The header's file name and magic are words too.
     assert!(words.contains(&"ustar".to_string()) && words.contains(&"a".to_string()), "{words:?}");
@@ -279,7 +278,8 @@ fn a_tar_written_by_hand_is_read_member_by_member() {
         tar.resize(tar.len().next_multiple_of(512), 0);
     }
     tar.resize(tar.len() + 1024, 0);
-    let o = run(&[Operand::Memory { name: "hand.tar".into(), bytes: tar.into() }], &cpu_options(Mode::Words, false, 4, 1));
+    let o =
+        run(&[Operand::Memory { name: "hand.tar".into(), bytes: tar.into() }], &cpu_options(Mode::Words, false, 4, 1));
     assert_eq!(rows(&o.table), [("green".into(), 2), ("red".into(), 1)]);
     assert_eq!(o.documents, 2);
 }

@@ -27,8 +27,20 @@ fn expect(list: &[&str]) -> Vec<(String, u64)> {
 }
 
 const VISIBLE: &[&str] = &[
-    "caesar", "menu", "gallia", "est", "omnis", "divisa", "in", "partes", "tres", "quarum", "unam", "incoluntbelgae",
-    "café", "été",
+    "caesar",
+    "menu",
+    "gallia",
+    "est",
+    "omnis",
+    "divisa",
+    "in",
+    "partes",
+    "tres",
+    "quarum",
+    "unam",
+    "incoluntbelgae",
+    "café",
+    "été",
 ];
 
 #[test]
@@ -45,9 +57,7 @@ fn only_the_visible_text_of_a_page_is_counted() {
     assert!(raw.iter().any(|(w, _)| w == "script" || w == "doctype"), "{raw:?}");
     // --select keeps the matching elements' text only.
     let select = gpucount::Options { select: Some(Select::parse("p:not([class])").unwrap()), ..opts.clone() };
-    let kept = [
-        "gallia", "est", "omnis", "divisa", "in", "partes", "tres", "quarum", "unam", "café", "été",
-    ];
+    let kept = ["gallia", "est", "omnis", "divisa", "in", "partes", "tres", "quarum", "unam", "café", "été"];
     assert_eq!(words(&run(&[page("page.html")], &select)), expect(&kept));
     // Plain text that starts with '<' is not HTML.
     let text = Operand::text("t.txt", "<3 love <p> tags");

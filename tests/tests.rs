@@ -18,6 +18,7 @@ mod properties;
 mod reliability;
 #[cfg(feature = "cli")]
 mod scale;
+mod sentences;
 mod urls;
 mod util;
 #[cfg(feature = "cli")]

@@ -83,7 +83,11 @@ fn failed_downloads_are_named_and_the_rest_is_counted() {
     assert_eq!(server.hits("/flaky"), 3);
     let why = |path: &str| {
         let url = server.url(path);
-        o.errors.iter().find(|e| e.input == url).map(|e| e.reason.clone()).unwrap_or_else(|| panic!("no error for {url}"))
+        o.errors
+            .iter()
+            .find(|e| e.input == url)
+            .map(|e| e.reason.clone())
+            .unwrap_or_else(|| panic!("no error for {url}"))
     };
     assert!(why("/missing").contains("HTTP 404"), "{}", why("/missing"));
     assert!(why("/cut").contains("cut short"), "{}", why("/cut"));
@@ -119,7 +123,8 @@ fn url_lists_and_urls_on_the_command_line() {
     use crate::util::{Dir, gpucount, tsv};
     let server = Server::start(vec![Route::ok("/a", "one two"), Route::ok("/b", "two")]);
     let dir = Dir::new();
-    let list = dir.write("urls.txt", format!("# books\n{}\n\n{}\nnot a url\n", server.url("/a"), server.url("/missing")));
+    let list =
+        dir.write("urls.txt", format!("# books\n{}\n\n{}\nnot a url\n", server.url("/a"), server.url("/missing")));
     let out = gpucount().arg(server.url("/b")).arg("--urls-from").arg(&list).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(tsv(&out.stdout), [("two".into(), 2), ("one".into(), 1)]);

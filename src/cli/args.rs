@@ -5,8 +5,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use gpucount::count::gpu::{AdapterChoice, Fault, GpuOptions};
 use gpucount::count::{BackendChoice, BackendConfig};
 use gpucount::decode::{EncodingChoice, MAX_TOKEN_BYTES};
-use gpucount::report::{Format, ReportOptions};
 use gpucount::html::{HtmlMode, Select};
+use gpucount::report::{Format, ReportOptions};
+use gpucount::sentences::{Keep, SentenceOptions};
 use gpucount::source::fetch::FetchOptions;
 use gpucount::source::{Operand, WalkOptions};
 use gpucount::{Error, KeyHash, Mode, Options, Tokenizer};
@@ -31,6 +32,9 @@ pub enum Command {
     },
     /// Time the same count on 1 CPU thread, all CPU threads and the GPU; check the outputs agree.
     Bench(BenchArgs),
+    /// Print one normalized sentence per line (NFC, lowercase, letters and
+    /// spaces by default) from any input: files, archives, URLs, HTML.
+    Sentences(SentencesArgs),
     /// Write reproducible Zipf-distributed sample text to stdout.
     Generate {
         /// Word occurrences.
@@ -133,6 +137,48 @@ pub struct BenchArgs {
     pub text: TextArgs,
     #[command(flatten)]
     pub gpu: GpuArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SentencesArgs {
+    /// Files, directories, archives, URLs (`-` or none: stdin).
+    pub paths: Vec<PathBuf>,
+    /// End sentences only at these characters (as a naive split('.') would),
+    /// instead of at Unicode sentence boundaries (UAX #29).
+    #[arg(long, value_name = "CHARS")]
+    pub split_on: Option<String>,
+    /// Which characters a sentence keeps (others are removed).
+    #[arg(long, value_enum, default_value_t = KeepArg::Letters)]
+    pub keep: KeepArg,
+    /// Print the number of sentences and their mean and median length on stderr.
+    #[arg(long)]
+    pub stats: bool,
+    #[command(flatten)]
+    pub text: TextArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeepArg {
+    /// Letters (and combining marks) and spaces.
+    Letters,
+    /// Letters, digits and spaces.
+    Alnum,
+    /// Everything but control characters.
+    All,
+}
+
+impl SentencesArgs {
+    pub fn options(&self) -> SentenceOptions {
+        SentenceOptions {
+            split_on: self.split_on.as_ref().map(|s| s.chars().collect()),
+            keep_case: self.text.keep_case,
+            keep: match self.keep {
+                KeepArg::Letters => Keep::Letters,
+                KeepArg::Alnum => Keep::Alnum,
+                KeepArg::All => Keep::All,
+            },
+        }
+    }
 }
 
 /// Which files are read and how text is tokenized (shared by counting and `bench`).

@@ -6,7 +6,7 @@ mod progress;
 
 pub use args::Cli;
 
-use args::{BenchArgs, Command, Config, MachineFormat};
+use args::{BenchArgs, Command, Config, MachineFormat, SentencesArgs};
 use gpucount::count::select::{self, Devices};
 use gpucount::error::Error;
 use gpucount::pipeline::{self, Options};
@@ -21,6 +21,7 @@ pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Devices { format }) => report_status(devices(format)),
         Some(Command::Bench(args)) => bench(&args),
+        Some(Command::Sentences(args)) => sentences(&args),
         Some(Command::Generate { words, vocabulary, exponent, seed }) => {
             let recipe = gpucount::sample::ZipfText { words, vocabulary, exponent, seed };
             let mut out = io::BufWriter::new(io::stdout().lock());
@@ -83,6 +84,37 @@ fn count_command(config: Config) -> ExitCode {
     if config.stats {
         // Like any diagnostic, --stats that cannot be written is dropped.
         let _ = report::write_stats(&mut io::stderr().lock(), &outcome);
+    }
+    if outcome.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
+fn sentences(args: &SentencesArgs) -> ExitCode {
+    let options = match args.text.options() {
+        Ok(o) => o,
+        Err(e) => return fail(&e, 2),
+    };
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let outcome = match pipeline::sentences(args.text.operands(&args.paths), &options, &args.options(), &mut out) {
+        Ok(o) => o,
+        Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
+        Err(e) => return fail(&e, 1),
+    };
+    for e in &outcome.errors {
+        say(e);
+    }
+    if args.stats {
+        let secs = outcome.wall.as_secs_f64();
+        let _ = writeln!(
+            io::stderr().lock(),
+            "sentences: {} from {} documents ({} bytes) in {secs:.3} s ({:.1} MB/s, {} threads); length in characters: mean {:.1}, median {}",
+            outcome.sentences,
+            outcome.documents,
+            outcome.bytes,
+            outcome.bytes as f64 / 1e6 / secs.max(1e-9),
+            outcome.threads,
+            outcome.mean_length(),
+            outcome.median_length(),
+        );
     }
     if outcome.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
 }

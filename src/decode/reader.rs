@@ -175,7 +175,8 @@ fn read_html(
     }
     report.bytes = buf.len() as u64;
     if buf.len() > MAX_HTML_BYTES {
-        report.problem = Some(format!("an HTML page over {MAX_HTML_BYTES} bytes is not parsed; nothing of it was counted"));
+        report.problem =
+            Some(format!("an HTML page over {MAX_HTML_BYTES} bytes is not parsed; nothing of it was counted"));
         return;
     }
     let encoding = match opts.encoding {

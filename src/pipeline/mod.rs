@@ -6,8 +6,10 @@
 //! cancellation.
 
 mod counter;
+mod sentences;
 
 pub use counter::Counter;
+pub use sentences::{SentencesOutcome, sentences};
 
 use crate::count::select::{self, BackendConfig, Devices, InputSize, Plan};
 use crate::count::{Backend, BackendChoice, CpuBackend};
@@ -15,8 +17,8 @@ use crate::decode::{Chunk, DocRead, EncodingChoice, ReadOptions, Served, read_do
 use crate::error::{Error, InputError};
 use crate::hash::KeyHash;
 use crate::html::{HtmlMode, Select};
-use crate::source::fetch::FetchOptions;
 use crate::keys::Keys;
+use crate::source::fetch::FetchOptions;
 use crate::source::unpack::{Flow, Member, UnpackOptions, unpack};
 use crate::source::{Document, Documents, Item, Operand, Skip, Sources, WalkOptions};
 use crate::table::CountTable;
