@@ -126,7 +126,7 @@ fn bench(args: &BenchArgs) -> ExitCode {
     };
     let operands = args.text.operands(&args.paths);
     if operands.iter().any(|o| matches!(o, Operand::Stdin | Operand::Url(_) | Operand::UrlList(_))) {
-        return fail(&Error::Config("bench reads its inputs several times: name files, not stdin or URLs".into()), 2);
+        return fail(&Error::Config("bench cannot re-read stdin or URLs: name files".into()), 2);
     }
     let mut targets = vec![bench::Target::Cpu { threads: 1 }, bench::Target::Cpu { threads: options.threads() }];
     if !args.no_gpu {

@@ -52,7 +52,7 @@ pub fn check(data: &[u8]) -> Result<(), String> {
     let labels: [Option<&str>; 4] = [None, Some("utf-8"), Some("windows-1252"), Some("utf-16le")];
     let label = labels[(pick >> 2 & 3) as usize];
     let chunk_bytes = [1 << 20, 1, 7, 64][(pick >> 4 & 3) as usize];
-    let tokenizer = Tokenizer { mode, keep_case, ..Tokenizer::default() };
+    let tokenizer = Tokenizer { mode, keep_case };
     let (encoding, text) = match label {
         None => (EncodingChoice::Auto, decode_auto(bytes)),
         Some(l) => {

@@ -74,10 +74,10 @@ impl<'a> Chunker<'a> {
             end -= 1;
         }
         let from = self.scanned.max(start);
-        if from < end {
-            if let Some(c) = self.tokenizer.safe_cut(&self.pending[from..end]) {
-                return Some(from + c);
-            }
+        if from < end
+            && let Some(c) = self.tokenizer.safe_cut(&self.pending[from..end])
+        {
+            return Some(from + c);
         }
         let from = from.max(end);
         self.tokenizer.first_cut(&self.pending[from..]).map(|c| from + c)

@@ -94,11 +94,12 @@ pub fn read_document(
         }
         Err(e) => (true, Some(e)),
     };
-    if doc.walked && !opts.binary {
-        if let Some(kind) = binary_kind(&buf) {
-            report.binary = Some(kind);
-            return report;
-        }
+    if doc.walked
+        && !opts.binary
+        && let Some(kind) = binary_kind(&buf)
+    {
+        report.binary = Some(kind);
+        return report;
     }
     report.counted = true;
     let mut chunker = Chunker::new(opts.tokenizer, opts.chunk_bytes.max(1), doc.id, sink);
@@ -168,10 +169,8 @@ fn read_html(
     chunker: &mut Chunker<'_>,
     report: &mut DocRead,
 ) {
-    if !eof {
-        if let Err(e) = reader.take(MAX_HTML_BYTES as u64 + 1 - buf.len() as u64).read_to_end(&mut buf) {
-            failed = Some(e);
-        }
+    if !eof && let Err(e) = reader.take(MAX_HTML_BYTES as u64 + 1 - buf.len() as u64).read_to_end(&mut buf) {
+        failed = Some(e);
     }
     report.bytes = buf.len() as u64;
     if buf.len() > MAX_HTML_BYTES {

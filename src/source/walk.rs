@@ -63,12 +63,10 @@ impl Walk {
         // Globs filter what the ignore rules let through (as ignore's own
         // overrides would not: they let a matching hidden or ignored file in).
         // Checked in `WalkOptions::check`; relative to this root now.
-        if let Ok(globs) = opts.overrides(root).map(std::sync::Arc::new) {
-            if !globs.is_empty() {
-                b.filter_entry(move |e| {
-                    !globs.matched(e.path(), e.file_type().is_some_and(|t| t.is_dir())).is_ignore()
-                });
-            }
+        if let Ok(globs) = opts.overrides(root).map(std::sync::Arc::new)
+            && !globs.is_empty()
+        {
+            b.filter_entry(move |e| !globs.matched(e.path(), e.file_type().is_some_and(|t| t.is_dir())).is_ignore());
         }
         Walk(b.build())
     }

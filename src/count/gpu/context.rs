@@ -68,7 +68,7 @@ fn report(index: usize, a: &wgpu::Adapter) -> AdapterReport {
         device_type: format!("{:?}", info.device_type),
         driver: info.driver,
         driver_info: info.driver_info,
-        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size as u64,
+        max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
         max_buffer_size: limits.max_buffer_size,
         max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
         timestamp_queries: a.features().contains(wgpu::Features::TIMESTAMP_QUERY),

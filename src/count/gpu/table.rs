@@ -133,7 +133,7 @@ impl GpuTable {
     pub fn new(ctx: GpuContext, opts: GpuOptions) -> Result<GpuTable, Error> {
         let device = &ctx.device;
         let limits = &ctx.limits;
-        let mut max_binding = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+        let mut max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
         if let Some(cap) = opts.max_binding_override {
             max_binding = max_binding.min(cap);
         }
@@ -395,10 +395,10 @@ impl GpuTable {
         }
         q.submit([enc.finish()]);
         self.stats.dispatches += 1;
-        if let Some(Fault::LoseDeviceAfter(k)) = self.opts.fault {
-            if self.stats.dispatches > k as u64 {
-                self.ctx.inject_failure("device lost (injected fault)");
-            }
+        if let Some(Fault::LoseDeviceAfter(k)) = self.opts.fault
+            && self.stats.dispatches > k as u64
+        {
+            self.ctx.inject_failure("device lost (injected fault)");
         }
         let status = self.read(&self.status, STATUS_BYTES)?;
         self.times.wait += t.elapsed();
