@@ -2,6 +2,7 @@
 //! same counts as the plain files; broken ones reported by name, the rest
 //! counted.
 
+use crate::http_server::{Route, Server};
 use crate::util::{Dir, cpu_options, reference, reference_rows, rows, run};
 use gpucount::source::Operand;
 use gpucount::tokenize::Mode;
@@ -87,8 +88,8 @@ fn texts() -> impl Strategy<Value = Vec<(String, String)>> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
-    /// The same texts as plain files, gzipped files, in every archive kind
-    /// and in memory give the same counts, and the reference's.
+    /// The same texts as plain files, gzipped files, in every archive kind,
+    /// downloaded and in memory give the same counts, and the reference's.
     #[test]
     fn every_wrapping_counts_like_the_plain_files(docs in texts()) {
         let files: Vec<(String, Vec<u8>)> = docs.iter().map(|(p, t)| (p.clone(), t.clone().into_bytes())).collect();
@@ -102,7 +103,15 @@ proptest! {
         }
         prop_assert_eq!(rows(&run(&[Operand::Path(dir.path().join("plain"))], &opts).table), expected.clone());
         prop_assert_eq!(rows(&run(&[Operand::Path(dir.path().join("gz"))], &opts).table), expected.clone());
-        for (name, bytes) in wrapped(&files) {
+        let wrappings = wrapped(&files);
+        let mut routes: Vec<Route> = wrappings.iter().map(|(name, bytes)| Route::ok(&format!("/{name}"), bytes.clone())).collect();
+        routes.push(Route::gzip("/all.txt", all.as_bytes()));
+        let server = Server::start(routes);
+        let from_url = run(&[Operand::Url(server.url("/all.txt"))], &opts);
+        prop_assert_eq!(rows(&from_url.table), expected.clone(), "gzip-encoded download");
+        for (name, bytes) in wrappings {
+            let from_url = run(&[Operand::Url(server.url(&format!("/{name}")))], &opts);
+            prop_assert_eq!(rows(&from_url.table), expected.clone(), "{} downloaded", name);
             let path = dir.write(&name, &bytes);
             let from_file = run(&[Operand::Path(path)], &opts);
             prop_assert_eq!(rows(&from_file.table), expected.clone(), "{}", name);

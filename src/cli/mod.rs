@@ -60,9 +60,10 @@ fn count_command(config: Config) -> ExitCode {
         output::clean_up_on_signals();
     }
     let mut options = config.options.clone();
-    let bar = progress::Bar::start(&config.operands);
+    let bar = progress::Bar::start(&config.operands).map(std::sync::Arc::new);
     if let Some(bar) = &bar {
         options.progress = Some(bar.callback());
+        options.fetch.watch = Some(bar.downloads());
     }
     let result = pipeline::count(config.operands.clone(), &options);
     if let Some(bar) = bar {
@@ -89,12 +90,22 @@ fn count_command(config: Config) -> ExitCode {
 }
 
 fn sentences(args: &SentencesArgs) -> ExitCode {
-    let options = match args.text.options() {
+    let mut options = match args.text.options() {
         Ok(o) => o,
         Err(e) => return fail(&e, 2),
     };
+    let operands = args.text.operands(&args.paths);
+    let bar = progress::Bar::start(&operands).map(std::sync::Arc::new);
+    if let Some(bar) = &bar {
+        options.progress = Some(bar.callback());
+        options.fetch.watch = Some(bar.downloads());
+    }
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let outcome = match pipeline::sentences(args.text.operands(&args.paths), &options, &args.options(), &mut out) {
+    let result = pipeline::sentences(operands, &options, &args.options(), &mut out);
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let outcome = match result {
         Ok(o) => o,
         Err(Error::Io { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => return ExitCode::SUCCESS,
         Err(e) => return fail(&e, 1),

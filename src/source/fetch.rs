@@ -54,6 +54,30 @@ pub struct FetchOptions {
     /// seconds replaces it (up to 30 s).
     pub backoff: Duration,
     pub user_agent: String,
+    /// Told of each download's progress (for progress bars).
+    pub watch: Option<Watch>,
+}
+
+/// What a download reports as it goes; `id` tells downloads apart (the
+/// same URL may be fetched twice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// The head arrived; the body's length when known.
+    Started { id: u64, url: &'a str, length: Option<u64> },
+    /// More body bytes arrived.
+    Read { id: u64, bytes: u64 },
+    /// The body ended (whole or not).
+    Ended { id: u64 },
+}
+
+/// A callback for download [`Event`]s.
+#[derive(Clone)]
+pub struct Watch(pub Arc<dyn Fn(Event<'_>) + Send + Sync>);
+
+impl fmt::Debug for Watch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Watch")
+    }
 }
 
 impl Default for FetchOptions {
@@ -66,6 +90,7 @@ impl Default for FetchOptions {
             retries: 3,
             backoff: Duration::from_millis(500),
             user_agent: concat!("gpucount/", env!("CARGO_PKG_VERSION")).into(),
+            watch: None,
         }
     }
 }
@@ -179,6 +204,7 @@ impl std::error::Error for FetchError {}
 
 /// A URL waiting for a download thread.
 struct Job {
+    id: u64,
     url: String,
     result: Sender<Result<Download, FetchError>>,
     /// Disconnected once the [`Pending`] is dropped.
@@ -192,6 +218,8 @@ struct Shared {
     queue_rx: Receiver<Job>,
     /// Download threads started so far (at most `jobs`).
     workers: Mutex<usize>,
+    /// Downloads submitted so far (each one's id in [`Event`]s).
+    submitted: std::sync::atomic::AtomicU64,
 }
 
 /// Downloads, at most `jobs` at a time. Cheap to clone (shared inside).
@@ -217,7 +245,7 @@ impl Fetcher {
             .build()
             .into();
         let (queue, queue_rx) = crossbeam_channel::unbounded();
-        Fetcher { shared: Arc::new(Shared { agent, opts, queue, queue_rx, workers: Mutex::new(0) }) }
+        Fetcher { shared: Arc::new(Shared { agent, opts, queue, queue_rx, workers: Mutex::new(0), submitted: Default::default() }) }
     }
 
     /// Starts fetching `url` as soon as one of the `jobs` slots is free
@@ -231,7 +259,8 @@ impl Fetcher {
             let _ = result_tx.send(Err(FetchError(format!("cannot start a download thread: {why}"))));
             return pending;
         }
-        let job = Job { url, result: result_tx, cancel: cancel_rx };
+        let id = self.shared.submitted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let job = Job { id, url, result: result_tx, cancel: cancel_rx };
         // The queue's receiver lives in `shared`, so the send cannot fail;
         // were it to, the job's sender drops and `wait` reports it.
         let _ = self.shared.queue.send(job);
@@ -302,18 +331,26 @@ fn fetch(job: Job, agent: &ureq::Agent, opts: &FetchOptions) {
     let (tx, blocks) = bounded(PIPE_BLOCKS);
     let (slot, slot_rx) = bounded::<()>(0);
     let body_end = Body { blocks, block: Vec::new(), pos: 0, state: State::Open, slot: Some(slot) };
+    let (id, url) = (job.id, job.url.clone());
     let download = Download { url: job.url, content_type, charset, content_length, body: body_end };
     if job.result.send(Ok(download)).is_err() {
         return; // the Pending was dropped meanwhile
     }
-    pump(body.into_reader(), content_length, &tx);
+    let tell = |e: Event<'_>| {
+        if let Some(w) = &opts.watch {
+            (w.0)(e)
+        }
+    };
+    tell(Event::Started { id, url: &url, length: content_length });
+    pump(body.into_reader(), content_length, &tx, &|bytes| tell(Event::Read { id, bytes }));
+    tell(Event::Ended { id });
     // Returns (disconnected) when the Body has ended, failed or been dropped.
     let _ = slot_rx.recv();
 }
 
 /// Streams the body into the pipe; ends with `End` or `Failed`, or quietly
 /// when the consumer has dropped the body.
-fn pump(mut reader: impl Read, expected: Option<u64>, tx: &Sender<Block>) {
+fn pump(mut reader: impl Read, expected: Option<u64>, tx: &Sender<Block>, read: &dyn Fn(u64)) {
     let mut got = 0u64;
     loop {
         let mut block = vec![0u8; BLOCK];
@@ -327,6 +364,7 @@ fn pump(mut reader: impl Read, expected: Option<u64>, tx: &Sender<Block>) {
             Ok(n) => {
                 block.truncate(n);
                 got += n as u64;
+                read(n as u64);
                 if tx.send(Block::Data(block)).is_err() {
                     return;
                 }
