@@ -117,12 +117,13 @@ fn sentences(args: &SentencesArgs) -> ExitCode {
         let secs = outcome.wall.as_secs_f64();
         let _ = writeln!(
             io::stderr().lock(),
-            "sentences: {} from {} documents ({} bytes) in {secs:.3} s ({:.1} MB/s, {} threads); length in characters: mean {:.1}, median {}",
+            "sentences: {} from {} documents ({} bytes) in {secs:.3} s ({:.1} MB/s, {} thread{}); length in characters: mean {:.1}, median {}",
             outcome.sentences,
             outcome.documents,
             outcome.bytes,
             outcome.bytes as f64 / 1e6 / secs.max(1e-9),
             outcome.threads,
+            if outcome.threads == 1 { "" } else { "s" },
             outcome.mean_length(),
             outcome.median_length(),
         );
