@@ -71,6 +71,7 @@ pub mod report;
 pub mod sample;
 pub mod sentences;
 pub mod source;
+pub mod stopwords;
 pub mod table;
 pub mod tokenize;
 

@@ -307,3 +307,39 @@ proptest! {
         prop_assert_eq!(rows(&cpu(&inputs, &opts).table), expected);
     }
 }
+
+/// n-grams, stopwords and lengths alone and combined: the GPU counts the
+/// same keys as the CPU, with default and tiny tables, at tiny chunk sizes.
+#[test]
+fn gpu_counts_the_same_ngrams_and_filtered_tokens() {
+    use gpucount::keys::{Filter, Grams, Within};
+    use std::sync::Arc;
+    if !gpu_available() {
+        return;
+    }
+    let text = ZipfText { words: 20_000, vocabulary: 500, seed: 7, ..ZipfText::default() }.to_text();
+    let d = Dir::new();
+    let inputs = vec![Input::Path(d.write("a.txt", &text)), Input::text("b", "the cat and the dog\nthe end")];
+    let words = ["the", "and", "w1", "w2"].map(String::from);
+    let stop = Filter::with_stopwords(&gpucount::Tokenizer::default(), &words);
+    let lengths = Filter { min_chars: 3, max_chars: Some(5), ..Filter::default() };
+    let both = Filter { min_chars: 3, ..stop.clone() };
+    let grams = |min, max, within| Grams { min, max, within };
+    let cases = [
+        (grams(2, 2, Within::Document), None),
+        (grams(1, 3, Within::Document), None),
+        (grams(1, 3, Within::Line), None),
+        (grams(1, 1, Within::Document), Some(stop.clone())),
+        (grams(1, 1, Within::Document), Some(lengths)),
+        (grams(2, 3, Within::Line), Some(both)),
+    ];
+    for (g, filter) in cases {
+        let opts = Options { grams: g, filter: filter.clone().map(Arc::new), ..options(Mode::Words, false, 64, 2) };
+        let expected = rows(&cpu(&inputs, &opts).table);
+        assert!(!expected.is_empty());
+        for gpu_opts in [GpuOptions::default(), tiny()] {
+            let got = rows(&gpu(&inputs, &opts, gpu_opts).table);
+            assert_eq!(short(&got), short(&expected), "{g:?} {filter:?}");
+        }
+    }
+}

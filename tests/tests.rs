@@ -13,6 +13,7 @@ mod fuzz;
 mod gpu;
 mod html;
 mod http_server;
+mod ngrams;
 mod properties;
 #[cfg(feature = "cli")]
 mod reliability;

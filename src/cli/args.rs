@@ -6,7 +6,8 @@ use gpucount::count::gpu::{AdapterChoice, Fault, GpuOptions};
 use gpucount::count::{BackendChoice, BackendConfig};
 use gpucount::decode::{EncodingChoice, MAX_TOKEN_BYTES};
 use gpucount::html::{HtmlMode, Select};
-use gpucount::report::{Format, ReportOptions};
+use gpucount::keys::{Filter, Grams, Within};
+use gpucount::report::{Format, ReportOptions, SortBy};
 use gpucount::sentences::{Keep, SentenceOptions};
 use gpucount::source::fetch::FetchOptions;
 use gpucount::source::{Operand, WalkOptions};
@@ -100,6 +101,8 @@ pub struct CountArgs {
     #[command(flatten)]
     pub text: TextArgs,
     #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
     pub gpu: GpuArgs,
     /// Print only the N most frequent words (N at least 1; leave the option out to print all).
     #[arg(long, value_name = "N", value_parser = at_least_one)]
@@ -109,6 +112,12 @@ pub struct CountArgs {
     pub min_count: u64,
     #[arg(long, value_enum, default_value_t = FormatArg::Tsv)]
     pub format: FormatArg,
+    /// Add each row's share of all tokens and the cumulative share (coverage), in every format.
+    #[arg(long)]
+    pub share: bool,
+    /// Print rows by count (descending, ties by word) or by word; --top keeps the most frequent either way.
+    #[arg(long, value_enum, default_value_t = SortArg::Count)]
+    pub sort: SortArg,
     /// Print a summary (inputs, sizes, backend, stage times, workers) on stderr.
     #[arg(long)]
     pub stats: bool,
@@ -135,6 +144,8 @@ pub struct BenchArgs {
     pub format: MachineFormat,
     #[command(flatten)]
     pub text: TextArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
     #[command(flatten)]
     pub gpu: GpuArgs,
 }
@@ -178,6 +189,69 @@ impl SentencesArgs {
                 KeepArg::All => Keep::All,
             },
         }
+    }
+}
+
+/// What is counted: n-grams and which tokens (shared by counting and `bench`).
+#[derive(Debug, Args)]
+pub struct KeyArgs {
+    /// Count n-grams of N tokens, or of every size from N to M (`1-3`), 1 to 5;
+    /// tokens joined by one space, never across documents.
+    #[arg(long, value_name = "N|N-M", default_value = "1", value_parser = Grams::parse)]
+    pub ngram: (usize, usize),
+    /// What n-grams may not cross besides documents.
+    #[arg(long, value_enum, default_value_t = WithinArg::Document)]
+    pub within: WithinArg,
+    /// Remove stopwords before n-grams are formed: built-in lists by code
+    /// (en, fr, la, de, es, it) and/or files (one word per line), comma-separated.
+    #[arg(long, value_name = "LISTS")]
+    pub stopwords: Option<String>,
+    /// Leave out tokens shorter than N characters.
+    #[arg(long, value_name = "N")]
+    pub min_length: Option<usize>,
+    /// Leave out tokens longer than N characters.
+    #[arg(long, value_name = "N")]
+    pub max_length: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortArg {
+    Count,
+    Word,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WithinArg {
+    Document,
+    Line,
+}
+
+impl KeyArgs {
+    /// Sets the n-grams and the token filter in `options`.
+    pub fn apply(&self, options: &mut Options) -> Result<(), Error> {
+        let (min, max) = self.ngram;
+        let within = match self.within {
+            WithinArg::Document => Within::Document,
+            WithinArg::Line => Within::Line,
+        };
+        options.grams = Grams { min, max, within };
+        if let (Some(lo), Some(hi)) = (self.min_length, self.max_length) {
+            if lo > hi {
+                return Err(Error::Config(format!("--min-length {lo} is more than --max-length {hi}")));
+            }
+        }
+        if self.stopwords.is_none() && self.min_length.is_none() && self.max_length.is_none() {
+            return Ok(());
+        }
+        let words = match &self.stopwords {
+            Some(spec) => gpucount::stopwords::load(spec).map_err(Error::Config)?,
+            None => Vec::new(),
+        };
+        let mut filter = Filter::with_stopwords(&options.tokenizer, &words);
+        filter.min_chars = self.min_length.unwrap_or(0);
+        filter.max_chars = self.max_length;
+        options.filter = Some(std::sync::Arc::new(filter));
+        Ok(())
     }
 }
 
@@ -389,6 +463,7 @@ impl CountArgs {
     /// Checks the flags once and builds the config.
     pub fn config(&self) -> Result<Config, Error> {
         let mut options = self.text.options()?;
+        self.keys.apply(&mut options)?;
         options.backend = BackendConfig {
             choice: match self.backend {
                 BackendArg::Auto => BackendChoice::Auto,
@@ -406,6 +481,11 @@ impl CountArgs {
                 format: self.format.into(),
                 top: self.top.map(|n| n as usize),
                 min_count: self.min_count.max(1),
+                share: self.share,
+                sort: match self.sort {
+                    SortArg::Count => SortBy::Count,
+                    SortArg::Word => SortBy::Word,
+                },
             },
             stats: self.stats,
             output: self.output.clone(),

@@ -132,7 +132,7 @@ fn sentences(args: &SentencesArgs) -> ExitCode {
 }
 
 fn bench(args: &BenchArgs) -> ExitCode {
-    let options = match args.text.options() {
+    let options = match args.text.options().and_then(|mut o| args.keys.apply(&mut o).map(|()| o)) {
         Ok(o) => o,
         Err(e) => return fail(&e, 2),
     };

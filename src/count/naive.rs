@@ -2,6 +2,7 @@
 //! `str::to_lowercase` per token, a `BTreeMap`. Tests, the fuzz target and
 //! the benchmarks check the fast paths against it.
 
+use crate::keys::{Keys, Within};
 use crate::tokenize::{Mode, Tokenizer, is_word_char};
 use std::collections::BTreeMap;
 
@@ -23,6 +24,48 @@ pub fn count(text: &str, tokenizer: &Tokenizer) -> BTreeMap<String, u64> {
         }
     }
     counts
+}
+
+/// Counts the keys (filtered tokens, n-grams) of each document of `docs`
+/// under `keys`' rules: documents, and lines under `Within::Line`, split
+/// first; tokens by [`count`]'s rules; windows of every size.
+pub fn count_keys(docs: &[&str], keys: &Keys) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    let line_breaks = ['\n', '\r', '\x0b', '\x0c', '\u{85}', '\u{2028}', '\u{2029}'];
+    for doc in docs {
+        let parts: Vec<&str> = match keys.grams.within {
+            Within::Document => vec![doc],
+            Within::Line => doc.split(line_breaks).collect(),
+        };
+        for part in parts {
+            let tokens: Vec<String> = tokens(part, &keys.tokenizer)
+                .into_iter()
+                .filter(|t| {
+                    let Some(f) = &keys.filter else { return true };
+                    let n = t.chars().count();
+                    n >= f.min_chars && f.max_chars.is_none_or(|m| n <= m) && !f.stopwords.contains(t.as_bytes())
+                })
+                .collect();
+            for n in keys.grams.min..=keys.grams.max {
+                for w in tokens.windows(n) {
+                    *counts.entry(w.join(" ")).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+/// The normalized tokens of `text`, in order.
+fn tokens(text: &str, tokenizer: &Tokenizer) -> Vec<String> {
+    let in_token = |c: char| match tokenizer.mode {
+        Mode::Words => is_word_char(c),
+        Mode::Whitespace => !c.is_whitespace(),
+    };
+    text.split(|c: char| !in_token(c))
+        .filter(|t| !t.is_empty())
+        .map(|t| if tokenizer.keep_case { t.to_string() } else { t.to_lowercase() })
+        .collect()
 }
 
 /// Rows in report order: count descending, then word bytes ascending.

@@ -1,5 +1,6 @@
 //! Decoded text handed on in chunks that end where no token crosses.
 
+use crate::keys::Keys;
 use crate::source::DocId;
 use crate::tokenize::Tokenizer;
 
@@ -11,6 +12,9 @@ pub struct Chunk {
     /// 0 for a document's first chunk, then 1, 2, ...
     pub seq: u32,
     pub text: String,
+    /// The text just before this chunk that n-grams reaching into it start
+    /// with (empty for words, and at a document's start).
+    pub context: String,
 }
 
 /// Collects one document's decoded text and hands it on in chunks of about
@@ -26,6 +30,10 @@ pub(super) struct Chunker<'a> {
     sink: &'a mut dyn FnMut(Chunk) -> bool,
     /// The sink asked to stop.
     pub(super) stopped: bool,
+    /// Set when chunks carry context for n-grams.
+    keys: Option<Keys>,
+    /// The context of the next chunk.
+    context: String,
 }
 
 impl<'a> Chunker<'a> {
@@ -33,9 +41,23 @@ impl<'a> Chunker<'a> {
         tokenizer: Tokenizer,
         chunk_bytes: usize,
         doc: DocId,
+        keys: Option<Keys>,
         sink: &'a mut dyn FnMut(Chunk) -> bool,
     ) -> Self {
-        Chunker { tokenizer, chunk_bytes, doc, seq: 0, pending: String::new(), scanned: 0, sink, stopped: false }
+        let keys = keys.filter(Keys::needs_context);
+        let context = String::new();
+        Chunker {
+            tokenizer,
+            chunk_bytes,
+            doc,
+            seq: 0,
+            pending: String::new(),
+            scanned: 0,
+            sink,
+            stopped: false,
+            keys,
+            context,
+        }
     }
 
     /// Hands on chunks of about `chunk_bytes` while enough text is pending
@@ -84,7 +106,11 @@ impl<'a> Chunker<'a> {
     }
 
     fn emit(&mut self, text: String) {
-        if !(self.sink)(Chunk { doc: self.doc, seq: self.seq, text }) {
+        let context = std::mem::take(&mut self.context);
+        if let Some(keys) = &self.keys {
+            self.context = next_context(keys, &context, &text);
+        }
+        if !(self.sink)(Chunk { doc: self.doc, seq: self.seq, text, context }) {
             self.stopped = true;
         }
         self.seq += 1;
@@ -96,5 +122,34 @@ impl<'a> Chunker<'a> {
             let text = std::mem::take(&mut self.pending);
             self.emit(text);
         }
+    }
+}
+
+/// The context of the chunk after `text`, whose own context was `before`:
+/// the shortest end of `before + text` that holds what n-grams need
+/// ([`Keys::context_start`]). Looks at the end of `text` first, in growing
+/// windows that start after a separator (so no token is cut).
+fn next_context(keys: &Keys, before: &str, text: &str) -> String {
+    let mut window = 4096;
+    while window < text.len() {
+        let mut from = text.len() - window;
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        if let Some(cut) = keys.tokenizer.first_cut(&text[from..]) {
+            if let Some(at) = keys.context_start(&text[from + cut..]) {
+                return text[from + cut + at..].to_string();
+            }
+        }
+        window *= 8;
+    }
+    if let Some(at) = keys.context_start(text) {
+        return text[at..].to_string();
+    }
+    // `text` holds too few tokens: reach back into the context before it.
+    let joined = format!("{before}{text}");
+    match keys.context_start(&joined) {
+        Some(at) => joined[at..].to_string(),
+        None => joined,
     }
 }

@@ -5,6 +5,7 @@
 use super::chunk::{Chunk, Chunker};
 use super::{EncodingChoice, WINDOW, decide};
 use crate::html::{self, HtmlMode, Select};
+use crate::keys::Keys;
 use crate::source::{Document, binary_kind};
 use crate::tokenize::Tokenizer;
 use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_8};
@@ -27,6 +28,8 @@ pub struct ReadOptions {
     pub html: HtmlMode,
     /// Keep only the text of HTML elements matching this selector.
     pub select: Option<Select>,
+    /// The keys counted, when chunks must carry context for n-grams.
+    pub keys: Option<Keys>,
 }
 
 /// An HTML page is parsed whole; a larger one is an error.
@@ -53,6 +56,7 @@ impl Default for ReadOptions {
             binary: false,
             html: HtmlMode::default(),
             select: None,
+            keys: None,
         }
     }
 }
@@ -102,7 +106,7 @@ pub fn read_document(
         return report;
     }
     report.counted = true;
-    let mut chunker = Chunker::new(opts.tokenizer, opts.chunk_bytes.max(1), doc.id, sink);
+    let mut chunker = Chunker::new(opts.tokenizer, opts.chunk_bytes.max(1), doc.id, opts.keys.clone(), sink);
     if opts.html.applies(&doc.name, served.content_type, &buf) {
         read_html(reader, buf, eof, failed, served, opts, &mut chunker, &mut report);
         chunker.finish();

@@ -1,7 +1,14 @@
-//! Keys: the one stage between the tokenizer and the counters. It turns each
-//! normalized token into a key (today the token itself, with its 64-bit hash;
-//! n-grams and filters belong here) and hands it to a [`KeySink`]: the CPU's
-//! exact [`CountTable`] or the GPU's [`TokenBatch`].
+//! Keys: the one stage between the tokenizer and the counters. It keeps the
+//! tokens the [`Filter`] lets through (stopwords, lengths), forms the
+//! n-grams [`Grams`] asks for (tokens joined by one space), and hands each
+//! key with its 64-bit hash to a [`KeySink`]: the CPU's exact [`CountTable`]
+//! or the GPU's [`TokenBatch`]. Both backends count exactly these keys.
+//!
+//! Stopwords are removed before n-grams are formed, as scikit-learn's
+//! `CountVectorizer` does: the words on either side of a removed stopword
+//! become adjacent. A chunk carries the text before it that holds the last
+//! tokens an n-gram may need ([`Keys::context_start`]), so no n-gram is lost
+//! or invented at a chunk edge.
 
 mod batch;
 
@@ -10,6 +17,8 @@ pub use batch::{TokenBatch, TokenRecord};
 use crate::hash::KeyHash;
 use crate::table::CountTable;
 use crate::tokenize::Tokenizer;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 
 /// Where keys go.
 pub trait KeySink {
@@ -31,27 +40,253 @@ impl KeySink for TokenBatch {
     }
 }
 
-/// Text to keys: the tokenizer and the key function.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The longest n-gram.
+pub const MAX_N: usize = 5;
+
+/// Which n-grams are counted: every size from `min` to `max`, never across
+/// two documents, nor across lines with [`Within::Line`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grams {
+    pub min: usize,
+    pub max: usize,
+    pub within: Within,
+}
+
+impl Default for Grams {
+    fn default() -> Self {
+        Grams { min: 1, max: 1, within: Within::Document }
+    }
+}
+
+impl Grams {
+    /// Parses `N` or `N-M` (1 to [`MAX_N`]).
+    pub fn parse(spec: &str) -> Result<(usize, usize), String> {
+        let n = |s: &str| s.trim().parse::<usize>().ok().filter(|n| (1..=MAX_N).contains(n));
+        let range = match spec.split_once('-') {
+            Some((a, b)) => n(a).zip(n(b)).filter(|(a, b)| a <= b),
+            None => n(spec).map(|n| (n, n)),
+        };
+        range.ok_or_else(|| format!("expected N or N-M with 1 <= N <= M <= {MAX_N}, such as 2 or 1-3"))
+    }
+
+    fn words_only(&self) -> bool {
+        self.max == 1
+    }
+}
+
+/// What an n-gram may not cross (documents are never crossed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Within {
+    #[default]
+    Document,
+    /// A line break (LF, CR, VT, FF, NEL, U+2028, U+2029) between two tokens
+    /// ends the n-grams before it.
+    Line,
+}
+
+/// Which tokens become keys.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Tokens left out, normalized as tokens are.
+    pub stopwords: HashSet<Vec<u8>>,
+    /// Shortest and longest token kept, in characters.
+    pub min_chars: usize,
+    pub max_chars: Option<usize>,
+}
+
+impl Filter {
+    /// A filter with these stopwords, each lowercased as a whole unless the
+    /// tokenizer keeps case (as tokens are; a stopword is never split, so
+    /// `don't` cannot turn into the stopwords `don` and `t`).
+    pub fn with_stopwords(tokenizer: &Tokenizer, words: &[String]) -> Filter {
+        let normal = |w: &String| if tokenizer.keep_case { w.clone() } else { w.to_lowercase() };
+        Filter { stopwords: words.iter().map(|w| normal(w).into_bytes()).collect(), ..Filter::default() }
+    }
+
+    #[inline]
+    fn keeps(&self, token: &[u8]) -> bool {
+        if self.min_chars > 1 || self.max_chars.is_some() {
+            // Tokens are UTF-8: count the bytes that start a character.
+            let chars = token.iter().filter(|&&b| (b as i8) >= -0x40).count();
+            if chars < self.min_chars || self.max_chars.is_some_and(|m| chars > m) {
+                return false;
+            }
+        }
+        !self.stopwords.contains(token)
+    }
+}
+
+/// Text to keys: the tokenizer, the filter, the n-grams and the key function.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keys {
     pub tokenizer: Tokenizer,
     pub hash: KeyHash,
+    pub grams: Grams,
+    pub filter: Option<Arc<Filter>>,
 }
 
 impl Keys {
-    /// Sends the key of every token of `text` to `sink`. `scratch` is reused
-    /// between calls to hold lowercased tokens.
+    /// Words as the tokenizer makes them, no filter, no n-grams.
+    pub fn words(tokenizer: Tokenizer, hash: KeyHash) -> Keys {
+        Keys { tokenizer, hash, ..Keys::default() }
+    }
+
+    /// Whether a chunk needs the text before it ([`Keys::context_start`]).
+    pub fn needs_context(&self) -> bool {
+        !self.grams.words_only()
+    }
+
+    /// Sends every key of `text` to `sink`. `context` is the text just
+    /// before `text` in its document that holds the tokens n-grams reaching
+    /// into `text` start with (empty at a document's start); its own keys are
+    /// not sent. `scratch` is reused between calls to hold lowercased tokens.
     // Not inlined: inside the worker loop the scanner loses registers (6% slower).
     #[inline(never)]
-    pub fn feed<S: KeySink + ?Sized>(&self, text: &str, scratch: &mut Vec<u8>, sink: &mut S) {
+    pub fn feed<S: KeySink + ?Sized>(&self, text: &str, context: &str, scratch: &mut Vec<u8>, sink: &mut S) {
+        if self.grams.words_only() && self.filter.is_none() {
+            let hash = self.hash;
+            self.tokenizer.for_each_token(text, scratch, |key| sink.key(hash.hash(key), key));
+            return;
+        }
+        let mut grams = Window::new(self.grams);
+        let end = self.kept_tokens(context, scratch, &mut |_, token, broken| grams.push(token, broken, None));
+        grams.break_pending = self.grams.within == Within::Line && has_line_break(&context[end..]);
         let hash = self.hash;
-        self.tokenizer.for_each_token(text, scratch, |key| sink.key(hash.hash(key), key));
+        self.kept_tokens(text, scratch, &mut |_, token, broken| {
+            grams.push(token, broken, Some(&mut |key: &[u8]| sink.key(hash.hash(key), key)))
+        });
+    }
+
+    /// Calls `f(start, token, line_break_before)` for every kept token of
+    /// `text`, with its byte offset; `line_break_before` says whether a line
+    /// break lies between it and the token before it in `text`. Returns where
+    /// the last token (kept or not) ended.
+    fn kept_tokens(&self, text: &str, scratch: &mut Vec<u8>, f: &mut dyn FnMut(usize, &[u8], bool)) -> usize {
+        let line = self.grams.within == Within::Line;
+        let mut last_end = 0;
+        let base = text.as_ptr() as usize;
+        self.tokenizer.for_each_raw(text, |raw, ascii| {
+            let start = raw.as_ptr() as usize - base;
+            let broken = line && has_line_break(&text[last_end..start]);
+            last_end = start + raw.len();
+            let token = self.tokenizer.normalized(raw, ascii, scratch);
+            if self.filter.as_ref().is_none_or(|fl| fl.keeps(token)) {
+                f(start, token, broken);
+            } else if broken {
+                // A dropped token still sits after the break.
+                f(start, &[], true);
+            }
+        });
+        last_end
+    }
+
+    /// Where in `text` the context for the text after it starts: at the
+    /// first of the last `max - 1` kept tokens (so n-grams that end after
+    /// `text` can be formed); None when `text` holds fewer of them.
+    pub fn context_start(&self, text: &str) -> Option<usize> {
+        let need = self.grams.max - 1;
+        if need == 0 {
+            return Some(text.len());
+        }
+        let mut starts = VecDeque::with_capacity(need + 1);
+        let mut scratch = Vec::new();
+        let mut last_break = None;
+        let end = self.kept_tokens(text, &mut scratch, &mut |start, token, broken| {
+            if broken {
+                // No n-gram reaches back over a line break.
+                starts.clear();
+                last_break = Some(start);
+            }
+            if !token.is_empty() {
+                starts.push_back(start);
+                if starts.len() > need {
+                    starts.pop_front();
+                }
+            }
+        });
+        if self.grams.within == Within::Line && has_line_break(&text[end..]) {
+            return Some(end);
+        }
+        if starts.len() == need {
+            return Some(starts[0]);
+        }
+        // Fewer tokens after the last line break: they are all the context,
+        // and the break goes with them (it sits in the gap before `start`,
+        // so start the context at the gap).
+        last_break.map(|start| text[..start].rfind(LINE_BREAKS).unwrap_or(start))
     }
 
     /// The keys of `text` as a batch (for tests and benchmarks).
     pub fn batch(&self, text: &str) -> TokenBatch {
         let mut batch = TokenBatch::new();
-        self.feed(text, &mut Vec::new(), &mut batch);
+        self.feed(text, "", &mut Vec::new(), &mut batch);
         batch
+    }
+}
+
+/// What ends a line for [`Within::Line`].
+const LINE_BREAKS: [char; 7] = ['\n', '\r', '\x0b', '\x0c', '\u{85}', '\u{2028}', '\u{2029}'];
+
+fn has_line_break(gap: &str) -> bool {
+    gap.contains(LINE_BREAKS)
+}
+
+/// The last `max - 1` kept tokens, and the n-grams ending at each new one.
+struct Window {
+    grams: Grams,
+    /// Most recent last; at most `max - 1`.
+    recent: VecDeque<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
+    joined: Vec<u8>,
+    break_pending: bool,
+}
+
+impl Window {
+    fn new(grams: Grams) -> Window {
+        Window {
+            grams,
+            recent: VecDeque::with_capacity(grams.max),
+            spare: Vec::new(),
+            joined: Vec::new(),
+            break_pending: false,
+        }
+    }
+
+    /// Adds a token (empty: only a line break to note), emitting the n-grams
+    /// that end with it when `emit` is given.
+    fn push(&mut self, token: &[u8], broken: bool, emit: Option<&mut dyn FnMut(&[u8])>) {
+        if broken || self.break_pending {
+            self.break_pending = false;
+            self.spare.extend(self.recent.drain(..));
+        }
+        if token.is_empty() {
+            return;
+        }
+        if let Some(emit) = emit {
+            for n in self.grams.min..=self.grams.max {
+                if n == 1 {
+                    emit(token);
+                } else if n - 1 <= self.recent.len() {
+                    self.joined.clear();
+                    for t in self.recent.range(self.recent.len() + 1 - n..) {
+                        self.joined.extend_from_slice(t);
+                        self.joined.push(b' ');
+                    }
+                    self.joined.extend_from_slice(token);
+                    emit(&self.joined);
+                }
+            }
+        }
+        if self.grams.max > 1 {
+            let mut slot = self.spare.pop().unwrap_or_default();
+            slot.clear();
+            slot.extend_from_slice(token);
+            self.recent.push_back(slot);
+            if self.recent.len() > self.grams.max - 1 {
+                if let Some(old) = self.recent.pop_front() {
+                    self.spare.push(old);
+                }
+            }
+        }
     }
 }

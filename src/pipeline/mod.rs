@@ -17,7 +17,7 @@ use crate::decode::{Chunk, DocRead, EncodingChoice, ReadOptions, Served, read_do
 use crate::error::{Error, InputError};
 use crate::hash::KeyHash;
 use crate::html::{HtmlMode, Select};
-use crate::keys::Keys;
+use crate::keys::{Filter, Grams, Keys};
 use crate::source::fetch::FetchOptions;
 use crate::source::unpack::{Flow, Member, UnpackOptions, unpack};
 use crate::source::{Document, Documents, Item, Operand, Skip, Sources, WalkOptions};
@@ -36,6 +36,10 @@ pub type Progress = dyn Fn(u64) + Send + Sync;
 pub struct Options {
     pub tokenizer: Tokenizer,
     pub hash: KeyHash,
+    /// Which n-grams are counted (default: words).
+    pub grams: Grams,
+    /// Which tokens are kept (stopwords, lengths); None keeps all.
+    pub filter: Option<Arc<Filter>>,
     pub encoding: EncodingChoice,
     /// Worker threads; 0 means one per logical core.
     pub threads: usize,
@@ -65,6 +69,8 @@ impl Default for Options {
         Options {
             tokenizer: Tokenizer::default(),
             hash: KeyHash::default(),
+            grams: Grams::default(),
+            filter: None,
             encoding: read.encoding,
             threads: 0,
             chunk_bytes: read.chunk_bytes,
@@ -98,11 +104,12 @@ impl Options {
             binary: self.binary,
             html: self.html,
             select: self.select.clone(),
+            keys: Some(self.keys()),
         }
     }
 
     fn keys(&self) -> Keys {
-        Keys { tokenizer: self.tokenizer, hash: self.hash }
+        Keys { tokenizer: self.tokenizer, hash: self.hash, grams: self.grams, filter: self.filter.clone() }
     }
 
     fn cancelled(&self) -> bool {
@@ -339,7 +346,7 @@ fn execute<B: Backend>(
                     continue; // drain, so the reader never blocks
                 }
                 let t0 = Instant::now();
-                keys.feed(&chunk.text, &mut scratch, &mut w.local);
+                keys.feed(&chunk.text, &chunk.context, &mut scratch, &mut w.local);
                 let t1 = Instant::now();
                 let result = backend_ref.end_chunk(&mut w.local);
                 let t2 = Instant::now();

@@ -10,7 +10,7 @@
 //! waiting for a slow one stay bounded.
 
 use super::{Options, read_all};
-use crate::decode::Chunk;
+use crate::decode::{Chunk, ReadOptions};
 use crate::error::{Error, InputError};
 use crate::sentences::{SentenceOptions, Splitter};
 use crate::source::{Operand, Sources};
@@ -84,7 +84,8 @@ pub fn sentences(
     let started = Instant::now();
     let threads = opts.threads();
     let splitter = Splitter::new(split.clone());
-    let read_opts = opts.read();
+    // Sentences are cut from the text itself: no n-gram context.
+    let read_opts = ReadOptions { keys: None, ..opts.read() };
     let stop = AtomicBool::new(false);
     let (chunk_tx, chunk_rx) = bounded::<Chunk>(threads * 2);
     let (job_tx, job_rx) = bounded::<Job>(threads * 2);

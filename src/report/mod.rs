@@ -19,12 +19,26 @@ pub struct ReportOptions {
     pub top: Option<usize>,
     /// Keep rows counted at least this often.
     pub min_count: u64,
+    /// Add each row's share of all tokens and the cumulative share (coverage).
+    pub share: bool,
+    /// The order rows are printed in (`top` keeps the most frequent first).
+    pub sort: SortBy,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { format: Format::Tsv, top: None, min_count: 1 }
+        ReportOptions { format: Format::Tsv, top: None, min_count: 1, share: false, sort: SortBy::Count }
     }
+}
+
+/// The order of printed rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    /// Count descending, then word bytes ascending.
+    #[default]
+    Count,
+    /// Word bytes ascending (as `sort | uniq -c` users expect).
+    Word,
 }
 
 /// Writes `outcome`'s table to `out` in report order, and records the time
@@ -35,8 +49,11 @@ pub fn write(out: &mut dyn Write, outcome: &mut Outcome, opts: &ReportOptions) -
         let rows = outcome.table.rows(opts.min_count.max(1));
         let resolve = t_resolve.elapsed();
         let t_output = Instant::now();
-        let rows = sort_rows(rows, opts.top);
-        (write_rows(out, outcome, &rows, opts.format), resolve, t_output)
+        let mut rows = sort_rows(rows, opts.top);
+        if opts.sort == SortBy::Word {
+            rows.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        }
+        (write_rows(out, outcome, &rows, opts), resolve, t_output)
     };
     outcome.stages.resolve = resolve;
     outcome.stages.output = t_output.elapsed();
@@ -61,6 +78,21 @@ pub enum Format {
 struct Row<'a> {
     word: &'a str,
     count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    share: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cumulative: Option<f64>,
+}
+
+/// Each row's share of all tokens and the running total of shares, in print order.
+fn shares(rows: &[(&str, u64)], total: u64) -> Vec<(f64, f64)> {
+    let mut sum = 0u64;
+    rows.iter()
+        .map(|&(_, n)| {
+            sum += n;
+            if total == 0 { (0.0, 0.0) } else { (n as f64 / total as f64, sum as f64 / total as f64) }
+        })
+        .collect()
 }
 
 /// The run summary in JSON output.
@@ -84,18 +116,34 @@ struct Problem<'a> {
 }
 
 /// Writes `rows` (already in report order) of `outcome` to `out`.
-pub fn write_rows(out: &mut dyn Write, outcome: &Outcome, rows: &[(&str, u64)], format: Format) -> io::Result<()> {
-    match format {
+pub fn write_rows(
+    out: &mut dyn Write,
+    outcome: &Outcome,
+    rows: &[(&str, u64)],
+    opts: &ReportOptions,
+) -> io::Result<()> {
+    let shares = shares(rows, outcome.table.total());
+    match opts.format {
         Format::Tsv => {
-            for (word, count) in rows {
-                writeln!(out, "{word}\t{count}")?;
+            for ((word, count), (share, cumulative)) in rows.iter().zip(&shares) {
+                if opts.share {
+                    writeln!(out, "{word}\t{count}\t{share:.6}\t{cumulative:.6}")?;
+                } else {
+                    writeln!(out, "{word}\t{count}")?;
+                }
             }
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(["word", "count"]).map_err(csv_io)?;
-            for (word, count) in rows {
-                w.write_record([word, count.to_string().as_str()]).map_err(csv_io)?;
+            let header: &[&str] =
+                if opts.share { &["word", "count", "share", "cumulative"] } else { &["word", "count"] };
+            w.write_record(header).map_err(csv_io)?;
+            for ((word, count), (share, cumulative)) in rows.iter().zip(&shares) {
+                let mut record = vec![word.to_string(), count.to_string()];
+                if opts.share {
+                    record.extend([format!("{share:.6}"), format!("{cumulative:.6}")]);
+                }
+                w.write_record(&record).map_err(csv_io)?;
             }
             w.flush()?;
         }
@@ -106,7 +154,16 @@ pub fn write_rows(out: &mut dyn Write, outcome: &Outcome, rows: &[(&str, u64)], 
                 summary: Summary<'a>,
             }
             let doc = Doc {
-                words: rows.iter().map(|&(word, count)| Row { word, count }).collect(),
+                words: rows
+                    .iter()
+                    .zip(&shares)
+                    .map(|(&(word, count), &(share, cumulative))| Row {
+                        word,
+                        count,
+                        share: opts.share.then_some(share),
+                        cumulative: opts.share.then_some(cumulative),
+                    })
+                    .collect(),
                 summary: Summary {
                     files: outcome.documents,
                     bytes: outcome.bytes,
@@ -124,7 +181,7 @@ pub fn write_rows(out: &mut dyn Write, outcome: &Outcome, rows: &[(&str, u64)], 
             serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
             writeln!(out)?;
         }
-        Format::Table => write_table(out, rows, outcome.table.total())?,
+        Format::Table => write_table(out, rows, &shares, opts.share)?,
     }
     out.flush()
 }
@@ -136,14 +193,15 @@ fn csv_io(e: csv::Error) -> io::Error {
     }
 }
 
-fn write_table(out: &mut dyn Write, rows: &[(&str, u64)], total: u64) -> io::Result<()> {
+fn write_table(out: &mut dyn Write, rows: &[(&str, u64)], shares: &[(f64, f64)], cumulative: bool) -> io::Result<()> {
     let counts: Vec<String> = rows.iter().map(|r| group_thousands(r.1)).collect();
     let rank_w = rows.len().to_string().len().max(4);
     let count_w = counts.iter().map(String::len).max().unwrap_or(0).max(5);
-    writeln!(out, "{:>rank_w$}  {:>count_w$}  {:>7}  word", "rank", "count", "share")?;
-    for (i, ((word, count), shown)) in rows.iter().zip(&counts).enumerate() {
-        let share = if total == 0 { 0.0 } else { *count as f64 * 100.0 / total as f64 };
-        writeln!(out, "{:>rank_w$}  {shown:>count_w$}  {share:>6.2}%  {word}", i + 1)?;
+    let extra = if cumulative { format!("  {:>10}", "cumulative") } else { String::new() };
+    writeln!(out, "{:>rank_w$}  {:>count_w$}  {:>7}{extra}  word", "rank", "count", "share")?;
+    for (i, (((word, _), shown), (share, sum))) in rows.iter().zip(&counts).zip(shares).enumerate() {
+        let extra = if cumulative { format!("  {:>9.2}%", sum * 100.0) } else { String::new() };
+        writeln!(out, "{:>rank_w$}  {shown:>count_w$}  {:>6.2}%{extra}  {word}", i + 1, share * 100.0)?;
     }
     Ok(())
 }

@@ -245,7 +245,16 @@ impl Fetcher {
             .build()
             .into();
         let (queue, queue_rx) = crossbeam_channel::unbounded();
-        Fetcher { shared: Arc::new(Shared { agent, opts, queue, queue_rx, workers: Mutex::new(0), submitted: Default::default() }) }
+        Fetcher {
+            shared: Arc::new(Shared {
+                agent,
+                opts,
+                queue,
+                queue_rx,
+                workers: Mutex::new(0),
+                submitted: Default::default(),
+            }),
+        }
     }
 
     /// Starts fetching `url` as soon as one of the `jobs` slots is free

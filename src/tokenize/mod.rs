@@ -178,16 +178,20 @@ impl Tokenizer {
     pub fn for_each_token(&self, text: &str, scratch: &mut Vec<u8>, mut f: impl FnMut(&[u8])) {
         // One call site for `f`: with two, the inlined hash and table
         // lookup are duplicated or not inlined at all (5% slower).
-        self.for_each_raw(text, |token, ascii| {
-            let bytes = if self.keep_case || (ascii && !token.bytes().any(|b| b.is_ascii_uppercase())) {
-                token.as_bytes()
-            } else {
-                scratch.clear();
-                lower_into(token, ascii, scratch);
-                &scratch[..]
-            };
-            f(bytes)
-        });
+        self.for_each_raw(text, |token, ascii| f(self.normalized(token, ascii, scratch)));
+    }
+
+    /// A raw token's normalized bytes: itself when nothing changes, else
+    /// lowercased into `scratch`.
+    #[inline(always)]
+    pub fn normalized<'a>(&self, token: &'a str, ascii: bool, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+        if self.keep_case || (ascii && !token.bytes().any(|b| b.is_ascii_uppercase())) {
+            token.as_bytes()
+        } else {
+            scratch.clear();
+            lower_into(token, ascii, scratch);
+            &scratch[..]
+        }
     }
 
     /// A cut point in `text` that no token crosses: just after its last
