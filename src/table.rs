@@ -41,6 +41,13 @@ impl Entry {
         if token.len() <= INLINE {
             return self.len as usize == token.len() && same_bytes(&self.data[..token.len()], token);
         }
+        self.holds_long(arena, token)
+    }
+
+    /// [`Entry::holds`] for a token kept in the arena: out of line, so that
+    /// the lookup of short tokens stays small enough to be inlined.
+    #[inline(never)]
+    fn holds_long(&self, arena: &[u8], token: &[u8]) -> bool {
         if self.len != LONG {
             let off = self.offset();
             self.len as usize == token.len() && same_bytes(&arena[off..off + token.len()], token)
