@@ -4,6 +4,7 @@
 mod archives;
 #[cfg(feature = "cli")]
 mod cli;
+mod docs;
 mod documents;
 mod exactness;
 #[cfg(feature = "cli")]

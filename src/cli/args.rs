@@ -7,7 +7,7 @@ use gpucount::count::{BackendChoice, BackendConfig};
 use gpucount::decode::{EncodingChoice, MAX_TOKEN_BYTES};
 use gpucount::html::{HtmlMode, Select};
 use gpucount::keys::{Filter, Grams, Within};
-use gpucount::report::{Format, ReportOptions, SortBy};
+use gpucount::report::{DfBound, DocOptions, Format, ReportOptions, SortBy};
 use gpucount::sentences::{Keep, SentenceOptions};
 use gpucount::source::fetch::FetchOptions;
 use gpucount::source::{Operand, WalkOptions};
@@ -115,9 +115,25 @@ pub struct CountArgs {
     /// Add each row's share of all tokens and the cumulative share (coverage), in every format.
     #[arg(long)]
     pub share: bool,
-    /// Print rows by count (descending, ties by word) or by word; --top keeps the most frequent either way.
+    /// Print rows by count (descending, ties by word), by document frequency
+    /// (with --doc-freq) or by word; --top keeps the most frequent either way.
     #[arg(long, value_enum, default_value_t = SortArg::Count)]
     pub sort: SortArg,
+    /// Print counts per document: `doc<TAB>word<TAB>count`, documents in input order.
+    #[arg(long)]
+    pub per_doc: bool,
+    /// With --per-doc: add tf-idf weights (scikit-learn's default: smooth idf, l2 norm per document).
+    #[arg(long, requires = "per_doc")]
+    pub tfidf: bool,
+    /// Add a column with the number of documents holding each term.
+    #[arg(long, conflicts_with = "per_doc")]
+    pub doc_freq: bool,
+    /// Keep terms found in at least N documents (an integer), or in at least this share of them (0.0 to 1.0).
+    #[arg(long, value_name = "N|SHARE", value_parser = DfBound::parse)]
+    pub min_df: Option<DfBound>,
+    /// Keep terms found in at most N documents, or in at most this share of them.
+    #[arg(long, value_name = "N|SHARE", value_parser = DfBound::parse)]
+    pub max_df: Option<DfBound>,
     /// Print a summary (inputs, sizes, backend, stage times, workers) on stderr.
     #[arg(long)]
     pub stats: bool,
@@ -217,6 +233,7 @@ pub struct KeyArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortArg {
     Count,
+    Df,
     Word,
 }
 
@@ -464,6 +481,15 @@ impl CountArgs {
     pub fn config(&self) -> Result<Config, Error> {
         let mut options = self.text.options()?;
         self.keys.apply(&mut options)?;
+        let docs = self.per_doc || self.doc_freq;
+        let needs = |what: &str, ok: bool| if ok { Ok(()) } else { Err(Error::Config(what.into())) };
+        needs("--sort df needs --doc-freq", self.sort != SortArg::Df || self.doc_freq)?;
+        needs(
+            "--min-df and --max-df need --per-doc or --doc-freq",
+            docs || (self.min_df.is_none() && self.max_df.is_none()),
+        )?;
+        needs("--share is for corpus counts: not with --per-doc or --doc-freq", !(docs && self.share))?;
+        options.per_doc = docs;
         options.backend = BackendConfig {
             choice: match self.backend {
                 BackendArg::Auto => BackendChoice::Auto,
@@ -482,10 +508,14 @@ impl CountArgs {
                 top: self.top.map(|n| n as usize),
                 min_count: self.min_count.max(1),
                 share: self.share,
-                sort: match self.sort {
-                    SortArg::Count => SortBy::Count,
-                    SortArg::Word => SortBy::Word,
-                },
+                sort: if self.sort == SortArg::Word { SortBy::Word } else { SortBy::Count },
+                docs: docs.then_some(DocOptions {
+                    per_doc: self.per_doc,
+                    tfidf: self.tfidf,
+                    min_df: self.min_df,
+                    max_df: self.max_df,
+                    sort_df: self.sort == SortArg::Df,
+                }),
             },
             stats: self.stats,
             output: self.output.clone(),

@@ -136,10 +136,10 @@ fn next_context(keys: &Keys, before: &str, text: &str) -> String {
         while !text.is_char_boundary(from) {
             from -= 1;
         }
-        if let Some(cut) = keys.tokenizer.first_cut(&text[from..]) {
-            if let Some(at) = keys.context_start(&text[from + cut..]) {
-                return text[from + cut + at..].to_string();
-            }
+        if let Some(cut) = keys.tokenizer.first_cut(&text[from..])
+            && let Some(at) = keys.context_start(&text[from + cut..])
+        {
+            return text[from + cut + at..].to_string();
         }
         window *= 8;
     }

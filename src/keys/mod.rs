@@ -123,6 +123,27 @@ pub struct Keys {
     pub hash: KeyHash,
     pub grams: Grams,
     pub filter: Option<Arc<Filter>>,
+    /// Key each term by its document too ([`doc_key`]): per-document counts
+    /// and document frequencies come from one table.
+    pub per_doc: bool,
+}
+
+/// Bytes before the term in a per-document key: the document's place in 16
+/// hex digits and a tab (no token holds a tab), so keys sort by document.
+pub const DOC_PREFIX: usize = 17;
+
+/// The per-document key of `term` in document `doc`.
+pub fn doc_key(doc: u64, term: &[u8], out: &mut Vec<u8>) {
+    use std::io::Write;
+    out.clear();
+    let _ = write!(out, "{doc:016x}\t");
+    out.extend_from_slice(term);
+}
+
+/// A per-document key's document and term.
+pub fn split_doc_key(key: &str) -> Option<(u64, &str)> {
+    let (doc, term) = key.split_at_checked(DOC_PREFIX)?;
+    Some((u64::from_str_radix(doc.strip_suffix('\t')?, 16).ok()?, term))
 }
 
 impl Keys {
@@ -136,11 +157,18 @@ impl Keys {
         !self.grams.words_only()
     }
 
-    /// Sends every key of `text` to `sink`. `context` is the text just
-    /// before `text` in its document that holds the tokens n-grams reaching
+    /// Sends every key of `text`, from document `doc`, to `sink`. `context`
+    /// is the text just before `text` in its document that holds the tokens n-grams reaching
     /// into `text` start with (empty at a document's start); its own keys are
     /// not sent. `scratch` is reused between calls to hold lowercased tokens.
-    pub fn feed<S: KeySink + ?Sized>(&self, text: &str, context: &str, scratch: &mut Vec<u8>, sink: &mut S) {
+    pub fn feed<S: KeySink + ?Sized>(&self, text: &str, context: &str, doc: u64, scratch: &mut Vec<u8>, sink: &mut S) {
+        if self.per_doc {
+            let (hash, mut key) = (self.hash, Vec::new());
+            return self.feed_filtered(text, context, scratch, &mut |_, term| {
+                doc_key(doc, term, &mut key);
+                sink.key(hash.hash(&key), &key)
+            });
+        }
         if !self.grams.words_only() || self.filter.is_some() {
             return self.feed_filtered(text, context, scratch, &mut |hash, key| sink.key(hash, key));
         }
@@ -230,7 +258,7 @@ impl Keys {
     /// The keys of `text` as a batch (for tests and benchmarks).
     pub fn batch(&self, text: &str) -> TokenBatch {
         let mut batch = TokenBatch::new();
-        self.feed(text, "", &mut Vec::new(), &mut batch);
+        self.feed(text, "", 0, &mut Vec::new(), &mut batch);
         batch
     }
 }
@@ -241,6 +269,9 @@ const LINE_BREAKS: [char; 7] = ['\n', '\r', '\x0b', '\x0c', '\u{85}', '\u{2028}'
 fn has_line_break(gap: &str) -> bool {
     gap.contains(LINE_BREAKS)
 }
+
+/// Where a [`Window`] sends the keys it forms.
+type Emit<'a> = &'a mut dyn FnMut(&[u8]);
 
 /// The last `max - 1` kept tokens, and the n-grams ending at each new one.
 struct Window {
@@ -265,7 +296,7 @@ impl Window {
 
     /// Adds a token (empty: only a line break to note), emitting the n-grams
     /// that end with it when `emit` is given.
-    fn push(&mut self, token: &[u8], broken: bool, emit: Option<&mut dyn FnMut(&[u8])>) {
+    fn push(&mut self, token: &[u8], broken: bool, emit: Option<Emit<'_>>) {
         if broken || self.break_pending {
             self.break_pending = false;
             self.spare.extend(self.recent.drain(..));
@@ -293,10 +324,10 @@ impl Window {
             slot.clear();
             slot.extend_from_slice(token);
             self.recent.push_back(slot);
-            if self.recent.len() > self.grams.max - 1 {
-                if let Some(old) = self.recent.pop_front() {
-                    self.spare.push(old);
-                }
+            if self.recent.len() > self.grams.max - 1
+                && let Some(old) = self.recent.pop_front()
+            {
+                self.spare.push(old);
             }
         }
     }

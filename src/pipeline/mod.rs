@@ -40,6 +40,9 @@ pub struct Options {
     pub grams: Grams,
     /// Which tokens are kept (stopwords, lengths); None keeps all.
     pub filter: Option<Arc<Filter>>,
+    /// Count per document (keys made with [`crate::keys::doc_key`]); the
+    /// outcome then names the documents.
+    pub per_doc: bool,
     pub encoding: EncodingChoice,
     /// Worker threads; 0 means one per logical core.
     pub threads: usize,
@@ -71,6 +74,7 @@ impl Default for Options {
             hash: KeyHash::default(),
             grams: Grams::default(),
             filter: None,
+            per_doc: false,
             encoding: read.encoding,
             threads: 0,
             chunk_bytes: read.chunk_bytes,
@@ -109,7 +113,13 @@ impl Options {
     }
 
     fn keys(&self) -> Keys {
-        Keys { tokenizer: self.tokenizer, hash: self.hash, grams: self.grams, filter: self.filter.clone() }
+        Keys {
+            tokenizer: self.tokenizer,
+            hash: self.hash,
+            grams: self.grams,
+            filter: self.filter.clone(),
+            per_doc: self.per_doc,
+        }
     }
 
     fn cancelled(&self) -> bool {
@@ -194,6 +204,10 @@ pub struct Outcome {
     pub threads: usize,
     /// When the run started (the wall clock of `--stats` runs from here).
     pub started: Instant,
+    /// The table is per document ([`crate::keys::doc_key`] keys).
+    pub per_doc: bool,
+    /// The counted documents' places and names, in input order (per-document runs only).
+    pub names: Vec<(u64, String)>,
 }
 
 /// Counts `operands` (files, directories, stdin, text in memory).
@@ -346,7 +360,7 @@ fn execute<B: Backend>(
                     continue; // drain, so the reader never blocks
                 }
                 let t0 = Instant::now();
-                keys.feed(&chunk.text, &chunk.context, &mut scratch, &mut w.local);
+                keys.feed(&chunk.text, &chunk.context, chunk.doc, &mut scratch, &mut w.local);
                 let t1 = Instant::now();
                 let result = backend_ref.end_chunk(&mut w.local);
                 let t2 = Instant::now();
@@ -405,6 +419,8 @@ fn execute<B: Backend>(
         workers: worker_stats,
         threads,
         started,
+        per_doc: opts.per_doc,
+        names: read.names,
     })
 }
 
@@ -418,6 +434,9 @@ struct ReadReport {
     special: usize,
     /// Every document read can be read again.
     replayable: bool,
+    /// Counted documents' places and names, kept for per-document runs.
+    names: Vec<(u64, String)>,
+    keep_names: bool,
     walk: Duration,
     busy: Duration,
 }
@@ -432,6 +451,9 @@ impl ReadReport {
         if r.counted {
             self.documents += 1;
             self.bytes += r.bytes;
+            if self.keep_names {
+                self.names.push((doc.id, doc.name.clone()));
+            }
             if let Some(enc) = r.encoding.filter(|&e| e != encoding_rs::UTF_8) {
                 self.encodings.push((doc.name.clone(), enc.name()));
             }
@@ -476,6 +498,8 @@ fn read_all(
         binary: 0,
         special: 0,
         replayable: true,
+        names: Vec::new(),
+        keep_names: opts.per_doc,
         walk: Duration::ZERO,
         busy: Duration::ZERO,
     };

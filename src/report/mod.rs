@@ -1,8 +1,12 @@
 //! Reports: ordering rows and writing them as TSV, CSV, JSON or a table, and
 //! the `--stats` summary.
 
+mod corpus;
+mod docs;
 mod stats;
 
+pub use corpus::{CorpusStats, ZIPF_RANKS, ZipfFit};
+pub use docs::{DfBound, DocOptions};
 pub use stats::{peak_resident_bytes, write_stats};
 
 use crate::pipeline::Outcome;
@@ -12,7 +16,7 @@ use std::io::{self, Write};
 use std::time::Instant;
 
 /// What to print of a table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ReportOptions {
     pub format: Format,
     /// Keep the N most frequent rows.
@@ -23,11 +27,13 @@ pub struct ReportOptions {
     pub share: bool,
     /// The order rows are printed in (`top` keeps the most frequent first).
     pub sort: SortBy,
+    /// How a per-document table is printed (set for per-document runs).
+    pub docs: Option<DocOptions>,
 }
 
 impl Default for ReportOptions {
     fn default() -> Self {
-        ReportOptions { format: Format::Tsv, top: None, min_count: 1, share: false, sort: SortBy::Count }
+        ReportOptions { format: Format::Tsv, top: None, min_count: 1, share: false, sort: SortBy::Count, docs: None }
     }
 }
 
@@ -45,6 +51,11 @@ pub enum SortBy {
 /// spent resolving keys to rows and sorting and writing them in its stages.
 pub fn write(out: &mut dyn Write, outcome: &mut Outcome, opts: &ReportOptions) -> io::Result<()> {
     let t_resolve = Instant::now();
+    if let Some(docs) = &opts.docs {
+        let written = docs::write_docs(out, outcome, opts, docs);
+        outcome.stages.output = t_resolve.elapsed();
+        return written;
+    }
     let (written, resolve, t_output) = {
         let rows = outcome.table.rows(opts.min_count.max(1));
         let resolve = t_resolve.elapsed();
@@ -105,6 +116,27 @@ struct Summary<'a> {
     backend: &'a str,
     /// Per-input problems, with names exactly as given (and their bytes when not UTF-8).
     problems: Vec<Problem<'a>>,
+    /// Of the corpus table (left out for per-document tables).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    corpus: Option<CorpusStats>,
+}
+
+impl<'a> Summary<'a> {
+    fn of(outcome: &'a Outcome) -> Summary<'a> {
+        Summary {
+            files: outcome.documents,
+            bytes: outcome.bytes,
+            tokens: outcome.table.total(),
+            distinct_words: outcome.table.len(),
+            backend: &outcome.backend,
+            problems: outcome
+                .errors
+                .iter()
+                .map(|e| Problem { input: &e.input, input_bytes: e.input_bytes.as_deref(), reason: &e.reason })
+                .collect(),
+            corpus: (!outcome.per_doc).then(|| CorpusStats::of(&outcome.table)),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -164,18 +196,7 @@ pub fn write_rows(
                         cumulative: opts.share.then_some(cumulative),
                     })
                     .collect(),
-                summary: Summary {
-                    files: outcome.documents,
-                    bytes: outcome.bytes,
-                    tokens: outcome.table.total(),
-                    distinct_words: outcome.table.len(),
-                    backend: &outcome.backend,
-                    problems: outcome
-                        .errors
-                        .iter()
-                        .map(|e| Problem { input: &e.input, input_bytes: e.input_bytes.as_deref(), reason: &e.reason })
-                        .collect(),
-                },
+                summary: Summary::of(outcome),
             };
             // io::Error::from keeps an I/O error's kind (a closed pipe stays BrokenPipe).
             serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;

@@ -24,6 +24,9 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome) -> io::Result<()> {
         group_thousands(o.table.total()),
         group_thousands(o.table.len() as u64)
     )?;
+    if !o.per_doc {
+        corpus_lines(out, &super::CorpusStats::of(&o.table))?;
+    }
     if o.table.collisions() > 0 {
         writeln!(out, "hashes:   {} key collisions found and kept apart", o.table.collisions())?;
     }
@@ -63,6 +66,27 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome) -> io::Result<()> {
     let wall = o.started.elapsed();
     let mbps = o.bytes as f64 / 1e6 / wall.as_secs_f64().max(1e-9);
     writeln!(out, "wall:     {:.3} s, {mbps:.1} MB/s", wall.as_secs_f64())?;
+    Ok(())
+}
+
+/// Type/token ratio, hapax legomena, frequency of frequencies, Zipf fit.
+fn corpus_lines(out: &mut dyn Write, c: &super::CorpusStats) -> io::Result<()> {
+    let fof: Vec<String> = c.frequency_of_frequencies.iter().map(|n| group_thousands(*n)).collect();
+    writeln!(
+        out,
+        "corpus:   type/token ratio {:.4}, hapax legomena {} ({:.1}% of types)",
+        c.type_token_ratio,
+        group_thousands(c.hapax_legomena),
+        if c.types == 0 { 0.0 } else { c.hapax_legomena as f64 * 100.0 / c.types as f64 }
+    )?;
+    writeln!(out, "          types seen 1..10 times: {}", fof.join(" "))?;
+    if let Some(z) = c.zipf {
+        writeln!(
+            out,
+            "          Zipf exponent {:.3} (least squares of log count on log rank, ranks 1-{}; R^2 {:.3})",
+            z.exponent, z.ranks, z.r_squared
+        )?;
+    }
     Ok(())
 }
 
