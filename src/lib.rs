@@ -56,6 +56,34 @@
 //! # Ok::<(), gpucount::Error>(())
 //! ```
 //!
+//! Bigrams with stopwords removed first, and counts per document:
+//!
+//! ```
+//! use gpucount::keys::{split_doc_key, Filter, Grams, Within};
+//! use gpucount::{Counter, Options, Tokenizer};
+//! use std::sync::Arc;
+//!
+//! let stop = Filter::with_stopwords(&Tokenizer::default(), &["the".to_string()]);
+//! let grams = Grams { min: 2, max: 2, within: Within::Document };
+//! let opts = Options { grams, filter: Some(Arc::new(stop)), ..Options::default() };
+//! let outcome = Counter::new(opts).push_text("a", "The cat saw the dog").count()?;
+//! assert_eq!(outcome.table.sorted_rows(None, 1), [("cat saw", 1), ("saw dog", 1)]);
+//!
+//! let outcome = Counter::new(Options { per_doc: true, ..Options::default() })
+//!     .push_text("first", "to be")
+//!     .push_text("second", "be")
+//!     .count()?;
+//! let mut cells: Vec<(u64, String, u64)> = outcome
+//!     .table
+//!     .iter()
+//!     .filter_map(|(key, n)| split_doc_key(key).map(|(doc, term)| (doc, term.to_string(), n)))
+//!     .collect();
+//! cells.sort();
+//! assert_eq!(cells, [(0, "be".into(), 1), (0, "to".into(), 1), (1, "be".into(), 1)]);
+//! assert_eq!(outcome.names[1], (1, "second".to_string()));
+//! # Ok::<(), gpucount::Error>(())
+//! ```
+//!
 //! Cargo features: `gpu` (the wgpu backend) and `cli` (the `gpucount`
 //! command), both on by default; a library user can turn either off.
 

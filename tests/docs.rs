@@ -81,6 +81,8 @@ mod cli {
         assert_eq!(lines[5], format!("./b.txt\tdog\t1\t{:.6}", 1.0 / 3f64.sqrt()));
         let csv = out(&d, &["--per-doc", "--format", "csv", "--top", "1"]);
         assert_eq!(csv, "doc,word,count\n./a.txt,the,2\n./b.txt,dog,1\n./c.txt,a,2\n");
+        let with_df = out(&d, &["--per-doc", "--doc-freq", "--format", "csv", "--top", "1"]);
+        assert_eq!(with_df, "doc,word,count,df\n./a.txt,the,2,2\n./b.txt,dog,1,2\n./c.txt,a,2,1\n");
         let json: serde_json::Value = serde_json::from_str(&out(&d, &["--per-doc", "--format", "json"])).unwrap();
         assert_eq!(json["documents"][2]["doc"], "./c.txt");
         assert_eq!(json["documents"][2]["words"][0]["word"], "a");

@@ -126,7 +126,7 @@ pub struct CountArgs {
     #[arg(long, requires = "per_doc")]
     pub tfidf: bool,
     /// Add a column with the number of documents holding each term.
-    #[arg(long, conflicts_with = "per_doc")]
+    #[arg(long)]
     pub doc_freq: bool,
     /// Keep terms found in at least N documents (an integer), or in at least this share of them (0.0 to 1.0).
     #[arg(long, value_name = "N|SHARE", value_parser = DfBound::parse)]
@@ -511,6 +511,7 @@ impl CountArgs {
                 sort: if self.sort == SortArg::Word { SortBy::Word } else { SortBy::Count },
                 docs: docs.then_some(DocOptions {
                     per_doc: self.per_doc,
+                    doc_freq: self.doc_freq,
                     tfidf: self.tfidf,
                     min_df: self.min_df,
                     max_df: self.max_df,

@@ -51,6 +51,8 @@ impl DfBound {
 pub struct DocOptions {
     /// Print counts per document (else corpus counts with a df column).
     pub per_doc: bool,
+    /// With `per_doc`: add the df column too.
+    pub doc_freq: bool,
     /// Add tf-idf weights (per document only).
     pub tfidf: bool,
     /// Keep terms in at least / at most this many documents.
@@ -96,6 +98,8 @@ pub fn write_docs(out: &mut dyn Write, outcome: &Outcome, report: &ReportOptions
 struct DocRow<'a> {
     word: &'a str,
     count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    df: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tfidf: Option<f64>,
 }
@@ -143,27 +147,34 @@ fn per_document(
             continue;
         }
         let tfidf = opts.tfidf.then(|| count as f64 * idf(term) / norms[&d].sqrt());
-        group.words.push(DocRow { word: term, count, tfidf });
+        let df = opts.doc_freq.then(|| df[term]);
+        group.words.push(DocRow { word: term, count, df, tfidf });
     }
     match report.format {
         Format::Tsv | Format::Table => {
             for g in &groups {
                 for r in &g.words {
+                    write!(out, "{}\t{}\t{}", g.doc, r.word, r.count)?;
+                    if let Some(df) = r.df {
+                        write!(out, "\t{df}")?;
+                    }
                     match r.tfidf {
-                        Some(w) => writeln!(out, "{}\t{}\t{}\t{w:.6}", g.doc, r.word, r.count)?,
-                        None => writeln!(out, "{}\t{}\t{}", g.doc, r.word, r.count)?,
+                        Some(w) => writeln!(out, "\t{w:.6}")?,
+                        None => writeln!(out)?,
                     }
                 }
             }
         }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(&mut *out);
-            let header: &[&str] =
-                if opts.tfidf { &["doc", "word", "count", "tfidf"] } else { &["doc", "word", "count"] };
-            w.write_record(header).map_err(csv_io)?;
+            let mut header = vec!["doc", "word", "count"];
+            header.extend(opts.doc_freq.then_some("df"));
+            header.extend(opts.tfidf.then_some("tfidf"));
+            w.write_record(&header).map_err(csv_io)?;
             for g in &groups {
                 for r in &g.words {
                     let mut record = vec![g.doc.to_string(), r.word.to_string(), r.count.to_string()];
+                    record.extend(r.df.map(|d| d.to_string()));
                     record.extend(r.tfidf.map(|x| format!("{x:.6}")));
                     w.write_record(&record).map_err(csv_io)?;
                 }
