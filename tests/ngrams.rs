@@ -4,7 +4,7 @@
 
 use crate::util::{cpu_options, reference_rows, rows, run};
 use gpucount::count::naive;
-use gpucount::keys::{Filter, Grams, Keys, Within};
+use gpucount::keys::{Filter, Form, Grams, Keys, Within};
 use gpucount::source::Operand;
 use gpucount::tokenize::{Mode, Tokenizer};
 use gpucount::{KeyHash, Options};
@@ -80,6 +80,30 @@ fn stopwords_and_lengths_by_hand() {
 }
 
 #[test]
+fn unicode_normalization_and_accents_by_hand() {
+    let text = "e\u{301}cole école ECOLE ﬁn";
+    let words = Grams::default();
+    let with = |form, strip_accents| Some(Filter { form, strip_accents, ..Filter::default() });
+    assert_eq!(
+        count(&[text], &options(words, None, 1 << 20, 1)),
+        expect(&[("ecole", 1), ("école", 1), ("e\u{301}cole", 1), ("ﬁn", 1)])
+    );
+    assert_eq!(
+        count(&[text], &options(words, with(Some(Form::Nfc), false), 1 << 20, 1)),
+        expect(&[("école", 2), ("ecole", 1), ("ﬁn", 1)])
+    );
+    assert_eq!(
+        count(&[text], &options(words, with(Some(Form::Nfkc), true), 3, 2)),
+        expect(&[("ecole", 3), ("fin", 1)])
+    );
+    // Stopwords are normalized the same way: "été" and "était" go with their accents stripped.
+    let mut f = stop(&["été", "était"]);
+    f.strip_accents = true;
+    f.normalize_stopwords();
+    assert_eq!(count(&["Été etait ete reste"], &options(words, Some(f), 1 << 20, 1)), expect(&[("reste", 1)]));
+}
+
+#[test]
 fn a_chunk_edge_inside_a_long_run_of_stopwords() {
     // The context of a chunk reaches back over thousands of stopwords.
     let text = format!("alpha {} omega", "the ".repeat(5000));
@@ -123,6 +147,8 @@ proptest! {
         line in any::<bool>(),
         stopwords in any::<bool>(),
         lengths in any::<bool>(),
+        form in prop::sample::select(vec![None, Some(Form::Nfc), Some(Form::Nfkc)]),
+        strip in any::<bool>(),
         chunk in prop::sample::select(vec![1usize, 2, 5, 16, 1 << 20]),
         threads in 1usize..4,
     ) {
@@ -133,6 +159,12 @@ proptest! {
             let f = filter.get_or_insert_with(Filter::default);
             f.min_chars = 2;
             f.max_chars = Some(6);
+        }
+        if form.is_some() || strip {
+            let f = filter.get_or_insert_with(Filter::default);
+            f.form = form;
+            f.strip_accents = strip;
+            f.normalize_stopwords();
         }
         let keys = Keys { grams, filter: filter.clone().map(Arc::new), ..Keys::words(Tokenizer::default(), KeyHash::Xxh3) };
         let refs: Vec<&str> = docs.iter().map(String::as_str).collect();

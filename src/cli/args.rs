@@ -6,7 +6,7 @@ use gpucount::count::gpu::{AdapterChoice, Fault, GpuOptions};
 use gpucount::count::{BackendChoice, BackendConfig};
 use gpucount::decode::{EncodingChoice, MAX_TOKEN_BYTES};
 use gpucount::html::{HtmlMode, Select};
-use gpucount::keys::{Filter, Grams, Within};
+use gpucount::keys::{Filter, Form, Grams, Within};
 use gpucount::report::{DfBound, DocOptions, Format, ReportOptions, SortBy};
 use gpucount::sentences::{Keep, SentenceOptions};
 use gpucount::source::fetch::FetchOptions;
@@ -228,6 +228,19 @@ pub struct KeyArgs {
     /// Leave out tokens longer than N characters.
     #[arg(long, value_name = "N")]
     pub max_length: Option<usize>,
+    /// Unicode-normalize tokens: nfc composes (`e` + U+0301 counts as `é`),
+    /// nfkc also folds compatibility characters (`ﬁ`, full-width letters).
+    #[arg(long, value_enum, value_name = "FORM")]
+    pub normalize: Option<FormArg>,
+    /// Remove accents from tokens (`école` counts as `ecole`).
+    #[arg(long)]
+    pub strip_accents: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormArg {
+    Nfc,
+    Nfkc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -257,7 +270,8 @@ impl KeyArgs {
                 return Err(Error::Config(format!("--min-length {lo} is more than --max-length {hi}")));
             }
         }
-        if self.stopwords.is_none() && self.min_length.is_none() && self.max_length.is_none() {
+        let changes_text = self.normalize.is_some() || self.strip_accents;
+        if self.stopwords.is_none() && self.min_length.is_none() && self.max_length.is_none() && !changes_text {
             return Ok(());
         }
         let words = match &self.stopwords {
@@ -267,6 +281,12 @@ impl KeyArgs {
         let mut filter = Filter::with_stopwords(&options.tokenizer, &words);
         filter.min_chars = self.min_length.unwrap_or(0);
         filter.max_chars = self.max_length;
+        filter.form = self.normalize.map(|f| match f {
+            FormArg::Nfc => Form::Nfc,
+            FormArg::Nfkc => Form::Nfkc,
+        });
+        filter.strip_accents = self.strip_accents;
+        filter.normalize_stopwords();
         options.filter = Some(std::sync::Arc::new(filter));
         Ok(())
     }

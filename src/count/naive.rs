@@ -2,7 +2,7 @@
 //! `str::to_lowercase` per token, a `BTreeMap`. Tests, the fuzz target and
 //! the benchmarks check the fast paths against it.
 
-use crate::keys::{Keys, Within};
+use crate::keys::{Filter, Form, Keys, Within};
 use crate::tokenize::{Mode, Tokenizer, is_word_char};
 use std::collections::BTreeMap;
 
@@ -40,6 +40,7 @@ pub fn count_keys(docs: &[&str], keys: &Keys) -> BTreeMap<String, u64> {
         for part in parts {
             let tokens: Vec<String> = tokens(part, &keys.tokenizer)
                 .into_iter()
+                .map(|t| normalize(t, keys.filter.as_deref()))
                 .filter(|t| {
                     let Some(f) = &keys.filter else { return true };
                     let n = t.chars().count();
@@ -54,6 +55,18 @@ pub fn count_keys(docs: &[&str], keys: &Keys) -> BTreeMap<String, u64> {
         }
     }
     counts
+}
+
+/// A token under the filter's Unicode options: decompose, drop marks when
+/// stripping accents, recompose.
+fn normalize(token: String, filter: Option<&Filter>) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let Some(f) = filter.filter(|f| f.form.is_some() || f.strip_accents) else { return token };
+    let compat = f.form == Some(Form::Nfkc);
+    let decomposed: Vec<char> = if compat { token.nfkd().collect() } else { token.nfd().collect() };
+    let kept =
+        decomposed.into_iter().filter(|c| !(f.strip_accents && unicode_normalization::char::is_combining_mark(*c)));
+    if compat { kept.nfkc().collect() } else { kept.nfc().collect() }
 }
 
 /// The normalized tokens of `text`, in order.

@@ -84,14 +84,27 @@ pub enum Within {
     Line,
 }
 
-/// Which tokens become keys.
+/// A Unicode normalization form applied to tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    Nfc,
+    Nfkc,
+}
+
+/// Which tokens become keys, and how they are normalized first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
-    /// Tokens left out, normalized as tokens are.
+    /// Tokens left out, normalized as tokens are (see [`Filter::normalized`]).
     pub stopwords: HashSet<Vec<u8>>,
     /// Shortest and longest token kept, in characters.
     pub min_chars: usize,
     pub max_chars: Option<usize>,
+    /// Compose tokens (`école` typed decomposed counts as `école`); NFKC
+    /// also folds compatibility forms (`ﬁ` to `fi`, full-width letters).
+    pub form: Option<Form>,
+    /// Remove accents: decompose, drop nonspacing marks, recompose (as
+    /// scikit-learn's `strip_accents="unicode"`).
+    pub strip_accents: bool,
 }
 
 impl Filter {
@@ -101,6 +114,42 @@ impl Filter {
     pub fn with_stopwords(tokenizer: &Tokenizer, words: &[String]) -> Filter {
         let normal = |w: &String| if tokenizer.keep_case { w.clone() } else { w.to_lowercase() };
         Filter { stopwords: words.iter().map(|w| normal(w).into_bytes()).collect(), ..Filter::default() }
+    }
+
+    /// Applies the normalization options to `words` in the stopword set
+    /// (call after setting them).
+    pub fn normalize_stopwords(&mut self) {
+        let words = std::mem::take(&mut self.stopwords);
+        let mut out = String::new();
+        for w in words {
+            let w = String::from_utf8_lossy(&w);
+            self.stopwords.insert(self.normalized(&w, &mut out).as_bytes().to_vec());
+        }
+    }
+
+    fn changes_text(&self) -> bool {
+        self.form.is_some() || self.strip_accents
+    }
+
+    /// `token` under the normalization options (itself, or written to `out`).
+    pub fn normalized<'a>(&self, token: &'a str, out: &'a mut String) -> &'a str {
+        use unicode_normalization::UnicodeNormalization;
+        use unicode_normalization::char::is_combining_mark;
+        if !self.changes_text() || token.is_ascii() {
+            return token;
+        }
+        out.clear();
+        let compat = self.form == Some(Form::Nfkc);
+        if self.strip_accents {
+            let bare: String = if compat { token.nfkd().collect() } else { token.nfd().collect() };
+            let bare = bare.chars().filter(|&c| !is_combining_mark(c));
+            if compat { out.extend(bare.nfkc()) } else { out.extend(bare.nfc()) }
+        } else if compat {
+            out.extend(token.nfkc());
+        } else {
+            out.extend(token.nfc());
+        }
+        out
     }
 
     #[inline]
@@ -203,12 +252,18 @@ impl Keys {
     fn kept_tokens(&self, text: &str, scratch: &mut Vec<u8>, f: &mut dyn FnMut(usize, &[u8], bool)) -> usize {
         let line = self.grams.within == Within::Line;
         let mut last_end = 0;
+        let mut composed = String::new();
         let base = text.as_ptr() as usize;
         self.tokenizer.for_each_raw(text, |raw, ascii| {
             let start = raw.as_ptr() as usize - base;
             let broken = line && has_line_break(&text[last_end..start]);
             last_end = start + raw.len();
-            let token = self.tokenizer.normalized(raw, ascii, scratch);
+            let mut token = self.tokenizer.normalized(raw, ascii, scratch);
+            if let Some(fl) = self.filter.as_ref().filter(|fl| fl.changes_text() && !ascii) {
+                // Tokens are UTF-8 (lowercased from a &str).
+                let text = std::str::from_utf8(token).unwrap_or_default();
+                token = fl.normalized(text, &mut composed).as_bytes();
+            }
             if self.filter.as_ref().is_none_or(|fl| fl.keeps(token)) {
                 f(start, token, broken);
             } else if broken {
