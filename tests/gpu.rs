@@ -312,14 +312,17 @@ proptest! {
 /// same keys as the CPU, with default and tiny tables, at tiny chunk sizes.
 #[test]
 fn gpu_counts_the_same_ngrams_and_filtered_tokens() {
-    use gpucount::keys::{Filter, Grams, Within};
+    use gpucount::keys::{Filter, Form, Grams, Within};
     use std::sync::Arc;
     if !gpu_available() {
         return;
     }
     let text = ZipfText { words: 20_000, vocabulary: 500, seed: 7, ..ZipfText::default() }.to_text();
     let d = Dir::new();
-    let inputs = vec![Input::Path(d.write("a.txt", &text)), Input::text("b", "the cat and the dog\nthe end")];
+    let inputs = vec![
+        Input::Path(d.write("a.txt", &text)),
+        Input::text("b", "the cat and the dog\nthe end e\u{301}cole école ÉCOLE ﬁn ﬁn"),
+    ];
     let words = ["the", "and", "w1", "w2"].map(String::from);
     let stop = Filter::with_stopwords(&gpucount::Tokenizer::default(), &words);
     let lengths = Filter { min_chars: 3, max_chars: Some(5), ..Filter::default() };
@@ -332,6 +335,7 @@ fn gpu_counts_the_same_ngrams_and_filtered_tokens() {
         (grams(1, 1, Within::Document), Some(stop.clone())),
         (grams(1, 1, Within::Document), Some(lengths)),
         (grams(2, 3, Within::Line), Some(both)),
+        (grams(1, 2, Within::Document), Some(Filter { form: Some(Form::Nfkc), strip_accents: true, ..stop.clone() })),
     ];
     for (g, filter) in cases {
         let opts = Options { grams: g, filter: filter.clone().map(Arc::new), ..options(Mode::Words, false, 64, 2) };
