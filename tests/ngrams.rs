@@ -104,6 +104,29 @@ fn unicode_normalization_and_accents_by_hand() {
 }
 
 #[test]
+fn inner_punctuation_by_hand() {
+    let text = "Don't say l'homme is saint-jacques' or rock--roll, 'tis a-b-c x\u{2019}y";
+    let tokenizer = Tokenizer { inner_punctuation: true, ..Tokenizer::default() };
+    let want = [
+        ("a-b-c", 1),
+        ("don't", 1),
+        ("is", 1),
+        ("l'homme", 1),
+        ("or", 1),
+        ("rock", 1),
+        ("roll", 1),
+        ("saint-jacques", 1),
+        ("say", 1),
+        ("tis", 1),
+        ("x\u{2019}y", 1),
+    ];
+    for chunk in [1, 2, 3, 1 << 20] {
+        let opts = Options { tokenizer, ..options(Grams::default(), None, chunk, 2) };
+        assert_eq!(count(&[text], &opts), expect(&want), "chunk {chunk}");
+    }
+}
+
+#[test]
 fn a_chunk_edge_inside_a_long_run_of_stopwords() {
     // The context of a chunk reaches back over thousands of stopwords.
     let text = format!("alpha {} omega", "the ".repeat(5000));
@@ -149,6 +172,7 @@ proptest! {
         lengths in any::<bool>(),
         form in prop::sample::select(vec![None, Some(Form::Nfc), Some(Form::Nfkc)]),
         strip in any::<bool>(),
+        inner in any::<bool>(),
         chunk in prop::sample::select(vec![1usize, 2, 5, 16, 1 << 20]),
         threads in 1usize..4,
     ) {
@@ -166,10 +190,12 @@ proptest! {
             f.strip_accents = strip;
             f.normalize_stopwords();
         }
-        let keys = Keys { grams, filter: filter.clone().map(Arc::new), ..Keys::words(Tokenizer::default(), KeyHash::Xxh3) };
+        let tokenizer = Tokenizer { inner_punctuation: inner, ..Tokenizer::default() };
+        let keys = Keys { grams, filter: filter.clone().map(Arc::new), ..Keys::words(tokenizer, KeyHash::Xxh3) };
         let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
         let expected = reference_rows(&naive::count_keys(&refs, &keys));
-        prop_assert_eq!(count(&refs, &options(grams, filter, chunk, threads)), expected);
+        let opts = Options { tokenizer, ..options(grams, filter, chunk, threads) };
+        prop_assert_eq!(count(&refs, &opts), expected);
     }
 }
 

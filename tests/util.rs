@@ -58,7 +58,7 @@ pub fn tsv(out: &[u8]) -> Vec<(String, u64)> {
 
 /// The reference counter (`gpucount::count::naive`) with explicit options.
 pub fn reference(text: &str, mode: Mode, keep_case: bool) -> BTreeMap<String, u64> {
-    naive::count(text, &Tokenizer { mode, keep_case })
+    naive::count(text, &Tokenizer { mode, keep_case, ..Tokenizer::default() })
 }
 
 pub use gpucount::count::naive::rows as reference_rows;
@@ -79,7 +79,7 @@ pub fn gpu_available() -> bool {
 /// Options for a CPU count.
 pub fn cpu_options(mode: Mode, keep_case: bool, chunk_bytes: usize, threads: usize) -> Options {
     Options {
-        tokenizer: Tokenizer { mode, keep_case },
+        tokenizer: Tokenizer { mode, keep_case, ..Tokenizer::default() },
         chunk_bytes,
         threads,
         backend: BackendConfig { choice: BackendChoice::Cpu, ..BackendConfig::default() },

@@ -301,6 +301,10 @@ pub struct TextArgs {
     /// Count tokens as written instead of lowercased.
     #[arg(long)]
     pub keep_case: bool,
+    /// Keep apostrophes and hyphens between two letters or digits inside
+    /// words (don't, l'homme, saint-jacques); words tokenizer only.
+    #[arg(long)]
+    pub inner_punctuation: bool,
     /// `auto` or a WHATWG encoding label (utf-8, windows-1252, utf-16le, ...).
     #[arg(long, default_value = "auto")]
     pub encoding: String,
@@ -433,7 +437,7 @@ impl TextArgs {
         let mut globs = self.globs.clone();
         globs.extend(self.exclude.iter().map(|g| format!("!{g}")));
         let mut options = Options {
-            tokenizer: Tokenizer { mode, keep_case: self.keep_case },
+            tokenizer: Tokenizer { mode, keep_case: self.keep_case, inner_punctuation: self.inner_punctuation },
             hash: self.weak_hash_bits.map_or(KeyHash::Xxh3, |bits| KeyHash::WeakForTesting { bits }),
             encoding,
             threads: self.threads,

@@ -75,10 +75,28 @@ fn tokens(text: &str, tokenizer: &Tokenizer) -> Vec<String> {
         Mode::Words => is_word_char(c),
         Mode::Whitespace => !c.is_whitespace(),
     };
-    text.split(|c: char| !in_token(c))
-        .filter(|t| !t.is_empty())
-        .map(|t| if tokenizer.keep_case { t.to_string() } else { t.to_lowercase() })
-        .collect()
+    let chars: Vec<char> = text.chars().collect();
+    let inner = tokenizer.inner_punctuation && tokenizer.mode == Mode::Words;
+    let mut tokens = Vec::new();
+    let mut token = String::new();
+    for (i, &c) in chars.iter().enumerate() {
+        let joins = || {
+            inner
+                && crate::tokenize::is_inner_punctuation(c)
+                && i > 0
+                && in_token(chars[i - 1])
+                && chars.get(i + 1).is_some_and(|&n| in_token(n))
+        };
+        if in_token(c) || joins() {
+            token.push(c);
+        } else if !token.is_empty() {
+            tokens.push(std::mem::take(&mut token));
+        }
+    }
+    if !token.is_empty() {
+        tokens.push(token);
+    }
+    tokens.into_iter().map(|t| if tokenizer.keep_case { t } else { t.to_lowercase() }).collect()
 }
 
 /// Rows in report order: count descending, then word bytes ascending.
@@ -108,7 +126,7 @@ pub fn check(data: &[u8]) -> Result<(), String> {
     let labels: [Option<&str>; 4] = [None, Some("utf-8"), Some("windows-1252"), Some("utf-16le")];
     let label = labels[(pick >> 2 & 3) as usize];
     let chunk_bytes = [1 << 20, 1, 7, 64][(pick >> 4 & 3) as usize];
-    let tokenizer = Tokenizer { mode, keep_case };
+    let tokenizer = Tokenizer { mode, keep_case, ..Tokenizer::default() };
     let (encoding, text) = match label {
         None => (EncodingChoice::Auto, decode_auto(bytes)),
         Some(l) => {

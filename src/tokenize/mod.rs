@@ -23,6 +23,16 @@ pub struct Tokenizer {
     pub mode: Mode,
     /// Keep tokens as written instead of lowercasing them (`str::to_lowercase`).
     pub keep_case: bool,
+    /// Words mode: an apostrophe or hyphen ([`is_inner_punctuation`])
+    /// between two word characters stays inside the word (`don't`,
+    /// `l'homme`, `saint-jacques`).
+    pub inner_punctuation: bool,
+}
+
+/// Apostrophes and hyphens that `inner_punctuation` keeps between word
+/// characters: ' ’ - ‐ ‑.
+pub fn is_inner_punctuation(c: char) -> bool {
+    matches!(c, '\'' | '\u{2019}' | '-' | '\u{2010}' | '\u{2011}')
 }
 
 /// ASCII bytes that belong to a token, per mode.
@@ -157,6 +167,7 @@ impl Tokenizer {
     #[inline(always)]
     pub fn for_each_raw(&self, text: &str, mut f: impl FnMut(&str, bool)) {
         match self.mode {
+            Mode::Words if self.inner_punctuation => joined(text, &mut f),
             Mode::Words => scan(text, &WORDS_ASCII, is_word_char_fast, &mut f),
             Mode::Whitespace => scan(text, &WHITESPACE_ASCII, |c| !c.is_whitespace(), &mut f),
         }
@@ -197,12 +208,44 @@ impl Tokenizer {
     /// A cut point in `text` that no token crosses: just after its last
     /// separator character (ASCII or not), if it has one.
     pub fn safe_cut(&self, text: &str) -> Option<usize> {
-        text.char_indices().rev().find(|&(_, c)| !self.in_token(c)).map(|(i, c)| i + c.len_utf8())
+        text.char_indices().rev().find(|&(_, c)| self.cuts_after(c)).map(|(i, c)| i + c.len_utf8())
     }
 
     /// The first cut point in `text`: just after its first separator.
     pub fn first_cut(&self, text: &str) -> Option<usize> {
-        text.char_indices().find(|&(_, c)| !self.in_token(c)).map(|(i, c)| i + c.len_utf8())
+        text.char_indices().find(|&(_, c)| self.cuts_after(c)).map(|(i, c)| i + c.len_utf8())
+    }
+
+    /// Whether a token never continues past `c` (inner punctuation may join
+    /// the words on either side, so it never cuts).
+    fn cuts_after(&self, c: char) -> bool {
+        !self.in_token(c) && !(self.inner_punctuation && self.mode == Mode::Words && is_inner_punctuation(c))
+    }
+}
+
+/// Words mode with inner punctuation: word runs joined when exactly one
+/// apostrophe or hyphen separates them.
+fn joined(text: &str, f: &mut impl FnMut(&str, bool)) {
+    let base = text.as_ptr() as usize;
+    let mut pending: Option<(usize, usize, bool)> = None;
+    scan(text, &WORDS_ASCII, is_word_char_fast, &mut |token: &str, ascii: bool| {
+        let start = token.as_ptr() as usize - base;
+        let end = start + token.len();
+        if let Some((s, e, a)) = pending {
+            let gap = &text[e..start];
+            let mut chars = gap.chars();
+            if let (Some(c), None) = (chars.next(), chars.next())
+                && is_inner_punctuation(c)
+            {
+                pending = Some((s, end, a && ascii && c.is_ascii()));
+                return;
+            }
+            f(&text[s..e], a);
+        }
+        pending = Some((start, end, ascii));
+    });
+    if let Some((s, e, a)) = pending {
+        f(&text[s..e], a);
     }
 }
 

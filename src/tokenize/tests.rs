@@ -1,7 +1,7 @@
 use super::*;
 
 fn toks(mode: Mode, keep_case: bool, text: &str) -> Vec<String> {
-    let t = Tokenizer { mode, keep_case };
+    let t = Tokenizer { mode, keep_case, ..Tokenizer::default() };
     let mut out = Vec::new();
     t.for_each_token(text, &mut Vec::new(), |b| out.push(String::from_utf8(b.to_vec()).unwrap()));
     out
