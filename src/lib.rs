@@ -95,6 +95,7 @@ pub mod hash;
 pub mod html;
 pub mod keys;
 pub mod pipeline;
+pub mod plot;
 pub mod report;
 pub mod sample;
 pub mod sentences;

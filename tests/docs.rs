@@ -163,3 +163,32 @@ fn per_document_counts_on_the_gpu_equal_the_cpu() {
         assert_eq!(rows(run(&inputs, &gpu)), rows(run(&inputs, &opts)));
     }
 }
+
+#[cfg(feature = "cli")]
+#[test]
+fn plots_of_counts_and_of_bench() {
+    use crate::util::gpucount;
+    let d = Dir::new();
+    let text = gpucount::sample::ZipfText { words: 20_000, vocabulary: 2_000, ..Default::default() }.to_text();
+    let input = d.write("z.txt", text);
+    let png = d.path().join("rank.png");
+    gpucount().arg(&input).arg("--plot").arg(&png).args(["-o", "/dev/null"]).assert().success();
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = d.path().join("rank.svg");
+    gpucount().arg(&input).arg("--plot").arg(&svg).args(["-o", "/dev/null"]).assert().success();
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("Zipf fit: s = "));
+    let bars = d.path().join("bench.svg");
+    gpucount().args(["bench", "--runs", "1", "--no-gpu", "--plot"]).arg(&bars).arg(&input).assert().success();
+    assert!(std::fs::read_to_string(&bars).unwrap().contains("cpu 1 thread"));
+    // A name that is neither: a usage error before counting; a directory that
+    // does not exist: one line after the counts, exit 1.
+    let bad =
+        gpucount().arg(&input).arg("--plot").arg(d.path().join("x.gif")).args(["-o", "/dev/null"]).assert().code(2);
+    assert!(String::from_utf8(bad.get_output().stderr.clone()).unwrap().contains("name a .svg or .png file"));
+    let missing = d.path().join("no/such/dir/x.png");
+    let bad = gpucount().arg(&input).arg("--plot").arg(&missing).args(["-o", "/dev/null"]).assert().code(1);
+    let err = String::from_utf8(bad.get_output().stderr.clone()).unwrap();
+    assert!(err.starts_with("gpucount: cannot write") && err.lines().count() == 1, "{err}");
+    gpucount().arg(&input).args(["--per-doc", "--plot", "x.png"]).assert().code(2);
+}

@@ -137,6 +137,10 @@ pub struct CountArgs {
     /// Print a summary (inputs, sizes, backend, stage times, workers) on stderr.
     #[arg(long)]
     pub stats: bool,
+    /// Draw the rank-frequency curve (log-log, with the fitted Zipf line and
+    /// the top words labelled) to FILE (.svg or .png).
+    #[arg(long, value_name = "FILE", value_parser = plot_file)]
+    pub plot: Option<PathBuf>,
     /// Write the counts to FILE (atomically: a temporary file renamed at the end).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -158,6 +162,9 @@ pub struct BenchArgs {
     pub no_gpu: bool,
     #[arg(long, value_enum, default_value_t = MachineFormat::Text)]
     pub format: MachineFormat,
+    /// Draw the configurations' throughput as bars to FILE (.svg or .png).
+    #[arg(long, value_name = "FILE", value_parser = plot_file)]
+    pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub text: TextArgs,
     #[command(flatten)]
@@ -265,10 +272,10 @@ impl KeyArgs {
             WithinArg::Line => Within::Line,
         };
         options.grams = Grams { min, max, within };
-        if let (Some(lo), Some(hi)) = (self.min_length, self.max_length) {
-            if lo > hi {
-                return Err(Error::Config(format!("--min-length {lo} is more than --max-length {hi}")));
-            }
+        if let (Some(lo), Some(hi)) = (self.min_length, self.max_length)
+            && lo > hi
+        {
+            return Err(Error::Config(format!("--min-length {lo} is more than --max-length {hi}")));
         }
         let changes_text = self.normalize.is_some() || self.strip_accents;
         if self.stopwords.is_none() && self.min_length.is_none() && self.max_length.is_none() && !changes_text {
@@ -384,6 +391,14 @@ fn at_least_one(s: &str) -> Result<u64, String> {
     s.parse::<u64>().ok().filter(|&n| n >= 1).ok_or_else(|| "expected a whole number, at least 1".into())
 }
 
+fn plot_file(s: &str) -> Result<PathBuf, String> {
+    let ext = std::path::Path::new(s).extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("svg" | "png") => Ok(PathBuf::from(s)),
+        _ => Err("name a .svg or .png file".into()),
+    }
+}
+
 fn byte_limit(s: &str) -> Result<u64, String> {
     s.parse::<u64>()
         .ok()
@@ -413,6 +428,7 @@ pub struct Config {
     pub report: ReportOptions,
     pub stats: bool,
     pub output: Option<PathBuf>,
+    pub plot: Option<PathBuf>,
 }
 
 impl From<FormatArg> for Format {
@@ -513,6 +529,7 @@ impl CountArgs {
             docs || (self.min_df.is_none() && self.max_df.is_none()),
         )?;
         needs("--share is for corpus counts: not with --per-doc or --doc-freq", !(docs && self.share))?;
+        needs("--plot draws corpus counts: not with --per-doc or --doc-freq", !(docs && self.plot.is_some()))?;
         options.per_doc = docs;
         options.backend = BackendConfig {
             choice: match self.backend {
@@ -544,6 +561,7 @@ impl CountArgs {
             },
             stats: self.stats,
             output: self.output.clone(),
+            plot: self.plot.clone(),
         })
     }
 }

@@ -82,11 +82,34 @@ fn count_command(config: Config) -> ExitCode {
     if let Err(e) = output::write(&config, &mut outcome) {
         return fail(&e, 1);
     }
+    if let Some(path) = &config.plot {
+        if let Err(e) = plot_counts(path, &outcome) {
+            say(e);
+            return ExitCode::from(1);
+        }
+    }
     if config.stats {
         // Like any diagnostic, --stats that cannot be written is dropped.
         let _ = report::write_stats(&mut io::stderr().lock(), &outcome);
     }
     if outcome.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
+/// The rank-frequency picture of a run's table.
+fn plot_counts(path: &std::path::Path, outcome: &pipeline::Outcome) -> Result<(), String> {
+    let rows = outcome.table.sorted_rows(None, 1);
+    let fit = report::CorpusStats::of(&outcome.table).zipf.map(|z| gpucount::plot::Fit {
+        exponent: z.exponent,
+        intercept: z.intercept,
+        r_squared: z.r_squared,
+        ranks: z.ranks,
+    });
+    let title = format!(
+        "Rank and frequency: {} tokens, {} distinct",
+        report::group_thousands(outcome.table.total()),
+        report::group_thousands(outcome.table.len() as u64)
+    );
+    gpucount::plot::rank_frequency(path, &gpucount::plot::RankFrequency { rows: &rows, fit, title, labels: 10 })
 }
 
 fn sentences(args: &SentencesArgs) -> ExitCode {
@@ -162,6 +185,17 @@ fn bench(args: &BenchArgs) -> ExitCode {
     if !report.identical {
         say("bench: the outputs of the configurations differ");
         return ExitCode::from(1);
+    }
+    if let Some(path) = &args.plot {
+        let bars: Vec<(String, f64)> =
+            report.rows.iter().map(|r| (format!("{} {}", r.backend, r.on), r.mb_per_s)).collect();
+        let runs = if report.runs == 1 { "1 run".to_string() } else { format!("median of {} runs", report.runs) };
+        let title = format!("gpucount bench: {} bytes, {runs}", report::group_thousands(report.bytes));
+        let plot = gpucount::plot::Bars { title, unit: "MB/s".into(), bars: &bars };
+        if let Err(e) = gpucount::plot::bars(path, &plot) {
+            say(e);
+            return ExitCode::from(1);
+        }
     }
     report_status(written)
 }

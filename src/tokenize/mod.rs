@@ -219,7 +219,8 @@ impl Tokenizer {
     /// Whether a token never continues past `c` (inner punctuation may join
     /// the words on either side, so it never cuts).
     fn cuts_after(&self, c: char) -> bool {
-        !self.in_token(c) && !(self.inner_punctuation && self.mode == Mode::Words && is_inner_punctuation(c))
+        let joins = self.inner_punctuation && self.mode == Mode::Words && is_inner_punctuation(c);
+        !(self.in_token(c) || joins)
     }
 }
 
