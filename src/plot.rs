@@ -5,6 +5,7 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
 const FONT: &str = "sans-serif";
@@ -73,12 +74,12 @@ fn render(
     match ext.as_deref() {
         Some("svg") => {
             let root = SVGBackend::new(path, SIZE).into_drawing_area();
-            svg(&root)?;
+            svg(&root).map_err(|e| failed(&e))?;
             root.present().map_err(|e| failed(&e))
         }
         Some("png") => {
             let root = BitMapBackend::new(path, SIZE).into_drawing_area();
-            png(&root)?;
+            png(&root).map_err(|e| failed(&e))?;
             root.present().map_err(|e| failed(&e))
         }
         _ => Err(format!("cannot plot {}: name a .svg or .png file", path.display())),
@@ -92,8 +93,9 @@ fn register_font() -> Drawn {
     if ok { Ok(()) } else { Err("the embedded font cannot be read".into()) }
 }
 
+/// `render` puts "cannot write PATH: " in front, so messages stay one line.
 fn err(e: impl std::fmt::Display) -> String {
-    format!("cannot draw: {e}")
+    e.to_string()
 }
 
 /// Long words would run off the picture.
@@ -103,6 +105,39 @@ fn short(word: &str) -> String {
         s.push('…');
     }
     s
+}
+
+/// `text`, cut (with an ellipsis) until it is at most `width` pixels wide.
+fn fitted<DB: DrawingBackend>(
+    root: &Area<DB>,
+    text: &str,
+    style: &TextStyle<'_>,
+    width: i64,
+) -> Result<String, DrawingAreaErrorKind<DB::ErrorType>> {
+    let chars: Vec<char> = text.chars().collect();
+    for keep in (1..=chars.len()).rev() {
+        let mut s: String = chars[..keep].iter().collect();
+        if keep < chars.len() {
+            s.push('…');
+        }
+        if i64::from(root.estimate_text_size(&s, style)?.0) <= width {
+            return Ok(s);
+        }
+    }
+    Ok(chars.first().map(|c| format!("{c}…")).unwrap_or_default())
+}
+
+/// 23144 -> "23,144", as the rest of the tool prints counts.
+fn grouped(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
 
 /// The ranks drawn: the first 100, then evenly spaced in log rank.
@@ -126,12 +161,14 @@ fn rank_frequency_on<DB: DrawingBackend>(root: &Area<DB>, plot: &RankFrequency<'
     let n = plot.rows.len();
     let top = plot.rows[0].1.max(1) as f64;
     let low = plot.rows[n - 1].1.max(1) as f64;
+    // A log axis spanning less than a decade gets no tick labels at all.
+    let y_low = (low * 0.5).min(top / 5.0).max(0.5);
     let mut chart = ChartBuilder::on(root)
         .caption(&plot.title, (FONT, 30))
         .margin(24)
         .x_label_area_size(60)
         .y_label_area_size(90)
-        .build_cartesian_2d((1f64..(n as f64 * 1.5).max(10.0)).log_scale(), (low * 0.5..top * 2.0).log_scale())
+        .build_cartesian_2d((0.8f64..(n as f64 * 1.5).max(12.0)).log_scale(), (y_low..top * 2.0).log_scale())
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -147,7 +184,7 @@ fn rank_frequency_on<DB: DrawingBackend>(root: &Area<DB>, plot: &RankFrequency<'
     chart
         .draw_series(points.map(|p| Circle::new(p, 3, BLUE.mix(0.6).filled())))
         .map_err(err)?
-        .label(format!("{} words", n))
+        .label(format!("{} {}", grouped(n), if n == 1 { "word" } else { "words" }))
         .legend(|(x, y)| Circle::new((x + 10, y), 4, BLUE.filled()));
     if let Some(fit) = plot.fit {
         let ranks = fit.ranks.max(2) as f64;
@@ -164,11 +201,21 @@ fn rank_frequency_on<DB: DrawingBackend>(root: &Area<DB>, plot: &RankFrequency<'
             ))
             .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(3)));
     }
-    let labels = plot.rows.iter().take(plot.labels).enumerate().map(|(i, (w, c))| {
-        // Alternate above and below the curve so neighbours do not collide.
-        let dy = if i % 2 == 0 { -22 } else { 8 };
-        EmptyElement::at(((i + 1) as f64, *c as f64)) + Text::new(short(w), (6, dy), (FONT, 18).into_font())
-    });
+    let font: TextStyle = (FONT, 18).into();
+    let mut labels = Vec::new();
+    for (i, (w, c)) in plot.rows.iter().take(plot.labels).enumerate() {
+        let text = short(w);
+        let (w, h) = root.estimate_text_size(&text, &font).map_err(err)?;
+        let (w, h) = (w as i32, h as i32);
+        // Alternate above and below the curve so neighbours do not collide; a
+        // pale box keeps a word readable where the fitted line crosses it.
+        let dy = if i % 2 == 0 { -h - 4 } else { 6 };
+        labels.push(
+            EmptyElement::at(((i + 1) as f64, (*c).max(1) as f64))
+                + Rectangle::new([(4, dy - 1), (8 + w, dy + h + 1)], WHITE.mix(0.75).filled())
+                + Text::new(text, (6, dy), font.clone()),
+        );
+    }
     chart.draw_series(labels).map_err(err)?;
     chart
         .configure_series_labels()
@@ -184,6 +231,13 @@ fn bars_on<DB: DrawingBackend>(root: &Area<DB>, plot: &Bars<'_>) -> Drawn {
     root.fill(&WHITE).map_err(err)?;
     let max = plot.bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1e-9);
     let n = plot.bars.len();
+    // Each label gets its bar's slot; longer ones are cut so neighbours never overlap.
+    let label_style: TextStyle = (FONT, 18).into();
+    let slot = (SIZE.0 as i64 - 160) / n as i64 - 12;
+    let mut names = Vec::with_capacity(n);
+    for (name, _) in plot.bars {
+        names.push(fitted(root, &short(name), &label_style, slot).map_err(err)?);
+    }
     let mut chart = ChartBuilder::on(root)
         .caption(&plot.title, (FONT, 30))
         .margin(24)
@@ -196,12 +250,12 @@ fn bars_on<DB: DrawingBackend>(root: &Area<DB>, plot: &Bars<'_>) -> Drawn {
         .configure_mesh()
         .disable_x_mesh()
         .x_label_formatter(&|x| match x {
-            SegmentValue::CenterOf(i) => plot.bars.get(*i).map(|b| short(&b.0)).unwrap_or_default(),
+            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
             _ => String::new(),
         })
         .y_desc(plot.unit.as_str())
-        .y_label_formatter(&|y| format!("{y:.0}"))
-        .label_style((FONT, 18))
+        .y_label_formatter(&|y| if max < 10.0 { format!("{y:.2}") } else { format!("{y:.0}") })
+        .label_style(label_style.clone())
         .axis_desc_style((FONT, 22))
         .draw()
         .map_err(err)?;
@@ -215,10 +269,11 @@ fn bars_on<DB: DrawingBackend>(root: &Area<DB>, plot: &Bars<'_>) -> Drawn {
             bar
         }))
         .map_err(err)?;
+    let value_style = TextStyle::from((FONT, 20).into_font()).pos(Pos::new(HPos::Center, VPos::Bottom));
     chart
         .draw_series(plot.bars.iter().enumerate().map(|(i, b)| {
             EmptyElement::at((SegmentValue::CenterOf(i), b.1))
-                + Text::new(format!("{:.1}", b.1), (-20, -26), (FONT, 20).into_font())
+                + Text::new(format!("{:.1}", b.1), (0, -6), value_style.clone())
         }))
         .map_err(err)?;
     Ok(())
@@ -273,6 +328,15 @@ mod tests {
         let none = RankFrequency { rows: &[], fit: None, title: "none".into(), labels: 5 };
         assert!(rank_frequency(&dir.path().join("none.png"), &none).unwrap_err().contains("no words"));
         assert!(rank_frequency(&dir.path().join("z.jpg"), &plot).unwrap_err().contains(".svg or .png"));
+        // Errors name the file and stay on one line.
+        for name in ["missing/z.png", "missing/z.svg"] {
+            let e = rank_frequency(&dir.path().join(name), &plot).unwrap_err();
+            assert!(e.starts_with("cannot write") && e.contains("z.") && !e.contains('\n'), "{e}");
+        }
+        assert_eq!(
+            (grouped(23144), grouped(999), grouped(1_000_000)),
+            ("23,144".into(), "999".into(), "1,000,000".into())
+        );
     }
 
     #[test]
