@@ -60,11 +60,7 @@ fn count_command(config: Config) -> ExitCode {
         output::clean_up_on_signals();
     }
     let mut options = config.options.clone();
-    let bar = progress::Bar::start(&config.operands).map(std::sync::Arc::new);
-    if let Some(bar) = &bar {
-        options.progress = Some(bar.callback());
-        options.fetch.watch = Some(bar.downloads());
-    }
+    let bar = progress::Bar::attach(&config.operands, &mut options);
     let result = pipeline::count(config.operands.clone(), &options);
     if let Some(bar) = bar {
         bar.finish();
@@ -82,11 +78,11 @@ fn count_command(config: Config) -> ExitCode {
     if let Err(e) = output::write(&config, &mut outcome) {
         return fail(&e, 1);
     }
-    if let Some(path) = &config.plot {
-        if let Err(e) = plot_counts(path, &outcome) {
-            say(e);
-            return ExitCode::from(1);
-        }
+    if let Some(path) = &config.plot
+        && let Err(e) = plot_counts(path, &outcome)
+    {
+        say(e);
+        return ExitCode::from(1);
     }
     if config.stats {
         // Like any diagnostic, --stats that cannot be written is dropped.
@@ -118,11 +114,7 @@ fn sentences(args: &SentencesArgs) -> ExitCode {
         Err(e) => return fail(&e, 2),
     };
     let operands = args.text.operands(&args.paths);
-    let bar = progress::Bar::start(&operands).map(std::sync::Arc::new);
-    if let Some(bar) = &bar {
-        options.progress = Some(bar.callback());
-        options.fetch.watch = Some(bar.downloads());
-    }
+    let bar = progress::Bar::attach(&operands, &mut options);
     let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let result = pipeline::sentences(operands, &options, &args.options(), &mut out);
     if let Some(bar) = bar {

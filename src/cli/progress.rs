@@ -22,7 +22,7 @@ pub struct Bar {
 impl Bar {
     /// A bar for counting `operands`: with a total when they are all regular
     /// files (a walk is not expanded to find one), else a spinner.
-    pub fn start(operands: &[Operand]) -> Option<Bar> {
+    fn start(operands: &[Operand]) -> Option<Bar> {
         if !std::io::stderr().is_terminal() {
             return None;
         }
@@ -42,6 +42,15 @@ impl Bar {
         bar.set_style(style("{spinner} {bytes}/{total_bytes} {bytes_per_sec} {wide_bar} {eta}"));
         let total = bars.add(bar);
         Some(Bar { bars, total, started: Instant::now(), shown: Arc::new(AtomicBool::new(false)) })
+    }
+
+    /// Starts the bars for `operands` (on a terminal) and points `options`'
+    /// progress and download callbacks at them.
+    pub fn attach(operands: &[Operand], options: &mut gpucount::Options) -> Option<Arc<Bar>> {
+        let bar = Arc::new(Bar::start(operands)?);
+        options.progress = Some(bar.callback());
+        options.fetch.watch = Some(bar.downloads());
+        Some(bar)
     }
 
     /// Shows the bars once the run has lasted a second.

@@ -107,15 +107,17 @@ pub fn read_document(
     }
     report.counted = true;
     let mut chunker = Chunker::new(opts.tokenizer, opts.chunk_bytes.max(1), doc.id, opts.keys.clone(), sink);
-    if opts.html.applies(&doc.name, served.content_type, &buf) {
-        read_html(reader, buf, eof, failed, served, opts, &mut chunker, &mut report);
-        chunker.finish();
-        return report;
-    }
+    // The encoding fixed before the bytes are looked at: asked for, or a
+    // byte order mark, or the server's charset.
     let declared = match opts.encoding {
         EncodingChoice::Fixed(enc) => Some(enc),
         EncodingChoice::Auto => Encoding::for_bom(&buf).map(|(enc, _)| enc).or(served.charset),
     };
+    if opts.html.applies(&doc.name, served.content_type, &buf) {
+        read_html(reader, buf, eof, failed, declared, opts, &mut chunker, &mut report);
+        chunker.finish();
+        return report;
+    }
     let mut state = match declared {
         Some(enc) => State::decided(enc, enc.new_decoder_with_bom_removal()),
         None => State::Undecided { window: Vec::new(), at: 0 },
@@ -147,7 +149,7 @@ pub fn read_document(
         }
     }
     if let Some(e) = failed {
-        report.problem = Some(format!("read error at byte {offset}: {e}; the bytes before it were counted"));
+        report.problem = Some(read_error(offset, &e));
     }
     report.encoding = state.encoding();
     if let State::Decided { first_bad: Some(at), encoding, .. } = &state {
@@ -159,16 +161,20 @@ pub fn read_document(
     report
 }
 
+fn read_error(at: u64, e: &io::Error) -> String {
+    format!("read error at byte {at}: {e}; the bytes before it were counted")
+}
+
 /// Reads an HTML page whole (its first `buf` already read), decodes it
-/// (byte order mark, then the server's charset, then `<meta charset>`, then
-/// detection) and hands on its visible text.
+/// (the `declared` encoding, then `<meta charset>`, then detection) and
+/// hands on its visible text.
 #[allow(clippy::too_many_arguments)]
 fn read_html(
     reader: &mut dyn Read,
     mut buf: Vec<u8>,
     eof: bool,
     mut failed: Option<io::Error>,
-    served: &Served<'_>,
+    declared: Option<&'static Encoding>,
     opts: &ReadOptions,
     chunker: &mut Chunker<'_>,
     report: &mut DocRead,
@@ -182,20 +188,13 @@ fn read_html(
             Some(format!("an HTML page over {MAX_HTML_BYTES} bytes is not parsed; nothing of it was counted"));
         return;
     }
-    let encoding = match opts.encoding {
-        EncodingChoice::Fixed(enc) => enc,
-        EncodingChoice::Auto => Encoding::for_bom(&buf)
-            .map(|(enc, _)| enc)
-            .or(served.charset)
-            .or_else(|| html::meta_charset(&buf))
-            .unwrap_or_else(|| super::detect(&buf)),
-    };
+    let encoding = declared.or_else(|| html::meta_charset(&buf)).unwrap_or_else(|| super::detect(&buf));
     let (text, malformed) = encoding.decode_with_bom_removal(&buf);
     chunker.pending.push_str(&html::visible_text(&text, opts.select.as_ref()));
     chunker.flush_full();
     report.encoding = Some(encoding);
     report.problem = match failed {
-        Some(e) => Some(format!("read error at byte {}: {e}; the bytes before it were counted", buf.len())),
+        Some(e) => Some(read_error(buf.len() as u64, &e)),
         None if malformed => Some(format!("malformed {}; such bytes were counted as U+FFFD", encoding.name())),
         None => None,
     };

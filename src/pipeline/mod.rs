@@ -122,6 +122,11 @@ impl Options {
         }
     }
 
+    /// The documents of `operands`, walked and downloaded as these options say.
+    fn sources(&self, operands: Vec<Operand>) -> Sources {
+        Sources::new(operands, self.walk.clone()).fetching(self.fetch.clone())
+    }
+
     fn cancelled(&self) -> bool {
         self.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
     }
@@ -213,7 +218,7 @@ pub struct Outcome {
 /// Counts `operands` (files, directories, stdin, text in memory).
 pub fn count(operands: Vec<Operand>, opts: &Options) -> Result<Outcome, Error> {
     opts.walk.check()?;
-    run(&|| Box::new(Sources::new(operands.clone(), opts.walk.clone()).fetching(opts.fetch.clone())), opts)
+    run(&|| Box::new(opts.sources(operands.clone())), opts)
 }
 
 /// Counts the documents `make_source` yields. It is called once, and again

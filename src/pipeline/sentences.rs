@@ -13,7 +13,7 @@ use super::{Options, read_all};
 use crate::decode::{Chunk, ReadOptions};
 use crate::error::{Error, InputError};
 use crate::sentences::{SentenceOptions, Splitter};
-use crate::source::{Operand, Sources};
+use crate::source::Operand;
 use crossbeam_channel::{bounded, unbounded};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Write};
@@ -97,7 +97,7 @@ pub fn sentences(
     let mut outcome = SentencesOutcome { threads, ..SentencesOutcome::default() };
     let mut written: io::Result<()> = Ok(());
     let read = std::thread::scope(|s| {
-        let source = Box::new(Sources::new(operands, opts.walk.clone()).fetching(opts.fetch.clone()));
+        let source = Box::new(opts.sources(operands));
         let reading = s.spawn(|| read_all(source, &read_opts, chunk_tx, &stop, opts));
         s.spawn(|| assemble(chunk_rx, job_tx, slot_rx));
         for _ in 0..threads {
