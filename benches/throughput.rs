@@ -6,7 +6,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use gpucount::count::{BackendChoice, BackendConfig};
 use gpucount::sample::ZipfText;
 use gpucount::source::Operand;
-use gpucount::tokenize::{Mode, Tokenizer};
+use gpucount::tokenize::{Mode, SKLEARN_TOKEN_PATTERN, TokenPattern, Tokenizer};
 use gpucount::{CountTable, Keys, Options, TokenBatch};
 
 /// About 8 MB of Zipf text, and the same words in Greek letters.
@@ -35,11 +35,16 @@ fn tokenizers(c: &mut Criterion) {
     let mut g = c.benchmark_group("tokenize");
     g.sample_size(10);
     for (name, text) in [("ascii", &ascii), ("greek", &greek)] {
-        for mode in [Mode::Words, Mode::Whitespace] {
+        let pattern = TokenPattern::new(SKLEARN_TOKEN_PATTERN).expect("the default pattern compiles");
+        for mode in [Mode::Words, Mode::Whitespace, Mode::Pattern(pattern)] {
+            let label = match &mode {
+                Mode::Pattern(_) => "Pattern".to_string(),
+                m => format!("{m:?}"),
+            };
             let t = Tokenizer { mode, ..Tokenizer::default() };
             let expected = gpucount::count::naive::count(text, &t).values().sum::<u64>() as usize;
             g.throughput(Throughput::Bytes(text.len() as u64));
-            g.bench_with_input(BenchmarkId::new(format!("{mode:?}"), name), text, |b, text| {
+            g.bench_with_input(BenchmarkId::new(label, name), text, |b, text| {
                 let mut scratch = Vec::new();
                 b.iter(|| {
                     let mut n = 0;

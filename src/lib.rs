@@ -69,6 +69,15 @@
 //! let outcome = Counter::new(opts).push_text("a", "The cat saw the dog").count()?;
 //! assert_eq!(outcome.table.sorted_rows(None, 1), [("cat saw", 1), ("saw dog", 1)]);
 //!
+//! // Bigrams within sentences, tokens by scikit-learn's default pattern.
+//! use gpucount::tokenize::{Mode, TokenPattern, SKLEARN_TOKEN_PATTERN};
+//! let tokenizer = Tokenizer { mode: Mode::Pattern(TokenPattern::new(SKLEARN_TOKEN_PATTERN)?), ..Tokenizer::default() };
+//! let grams = Grams { min: 2, max: 2, within: Within::Sentence };
+//! let outcome = Counter::new(Options { tokenizer, grams, ..Options::default() })
+//!     .push_text("a", "I saw Mr. Brown. He ran.")
+//!     .count()?;
+//! assert_eq!(outcome.table.sorted_rows(None, 1), [("he ran", 1), ("mr brown", 1), ("saw mr", 1)]);
+//!
 //! let outcome = Counter::new(Options { per_doc: true, ..Options::default() })
 //!     .push_text("first", "to be")
 //!     .push_text("second", "be")
@@ -81,7 +90,7 @@
 //! cells.sort();
 //! assert_eq!(cells, [(0, "be".into(), 1), (0, "to".into(), 1), (1, "be".into(), 1)]);
 //! assert_eq!(outcome.names[1], (1, "second".to_string()));
-//! # Ok::<(), gpucount::Error>(())
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
 //! Cargo features: `gpu` (the wgpu backend) and `cli` (the `gpucount`

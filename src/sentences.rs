@@ -77,15 +77,20 @@ pub struct Splitter {
     opts: SentenceOptions,
 }
 
-/// Where sentences go: normalized, empty ones dropped.
+/// Where sentences go: normalized, empty ones dropped (or as they are, for
+/// [`Splitter::segments`]).
 struct Sink<'o> {
     /// The sentence being normalized, reused.
     line: String,
+    raw: bool,
     out: &'o mut dyn FnMut(&str),
 }
 
 impl Sink<'_> {
     fn send(&mut self, splitter: &Splitter, sentence: &str) {
+        if self.raw {
+            return (self.out)(sentence);
+        }
         self.line.clear();
         splitter.normalize(sentence, &mut self.line);
         if !self.line.is_empty() {
@@ -116,7 +121,29 @@ impl Splitter {
     /// `text` is used. Chunks may be cut anywhere: the sentences are the same
     /// as from one call on the whole text.
     pub fn split(&self, text: &str, end: bool, out: &mut dyn FnMut(&str)) -> usize {
-        let mut sink = Sink { line: String::new(), out };
+        self.split_into(text, end, &mut Sink { line: String::new(), raw: false, out })
+    }
+
+    /// [`Splitter::split`] without normalizing: each sentence's text as
+    /// written, but with every whitespace run turned into one space (so its
+    /// words are the same). Counting n-grams within sentences uses these.
+    pub fn segments(&self, text: &str, end: bool, out: &mut dyn FnMut(&str)) -> usize {
+        self.split_into(text, end, &mut Sink { line: String::new(), raw: true, out })
+    }
+
+    /// What [`Splitter::split`] returns for `text` that does not end its
+    /// document (where its unfinished sentence starts), found by splitting
+    /// only its last paragraph.
+    pub fn unfinished(&self, text: &str) -> usize {
+        let mut sink = Sink { line: String::new(), raw: true, out: &mut |_| {} };
+        if self.opts.split_on.is_some() {
+            return self.split_into(text, false, &mut sink);
+        }
+        let from = last_paragraph_break(text).map_or(0, |(_, next)| next);
+        from + self.paragraph(&text[from..], false, &mut Scratch::default(), &mut sink)
+    }
+
+    fn split_into(&self, text: &str, end: bool, sink: &mut Sink) -> usize {
         if let Some(chars) = &self.opts.split_on {
             let mut start = 0;
             for (i, c) in text.char_indices() {
@@ -134,10 +161,10 @@ impl Splitter {
         let mut scratch = Scratch::default();
         let mut pos = 0;
         while let Some((stop, next)) = paragraph_break(text, pos) {
-            self.paragraph(&text[pos..stop], true, &mut scratch, &mut sink);
+            self.paragraph(&text[pos..stop], true, &mut scratch, sink);
             pos = next;
         }
-        pos + self.paragraph(&text[pos..], end, &mut scratch, &mut sink)
+        pos + self.paragraph(&text[pos..], end, &mut scratch, sink)
     }
 
     /// Splits one paragraph (`complete`: nothing follows it); returns the
@@ -222,28 +249,54 @@ impl Splitter {
 }
 
 /// The first paragraph break at or after `from`: the start and end of a
-/// whitespace run holding two line breaks (CRLF is one) or a U+2029. A run
+/// maximal whitespace run holding two line breaks ([`line_breaks`]). A run
 /// ending the text with one line break is no break: more text may follow.
 fn paragraph_break(text: &str, from: usize) -> Option<(usize, usize)> {
-    let (mut run, mut breaks, mut after_cr) = (None, 0, false);
-    for (i, c) in text[from..].char_indices() {
-        if c.is_whitespace() {
-            run.get_or_insert(from + i);
-            breaks += match c {
-                '\n' if after_cr => 0,
-                '\r' | '\n' | '\u{85}' | '\u{2028}' => 1,
-                '\u{2029}' => 2,
-                _ => 0,
-            };
-            after_cr = c == '\r';
-        } else {
-            if let Some(start) = run.take().filter(|_| breaks >= 2) {
-                return Some((start, from + i));
-            }
-            (breaks, after_cr) = (0, false);
+    let mut pos = from;
+    loop {
+        let start = pos + text[pos..].find(char::is_whitespace)?;
+        let end = text[start..].find(|c: char| !c.is_whitespace()).map_or(text.len(), |i| start + i);
+        if line_breaks(&text[start..end]) >= 2 {
+            return Some((start, end));
         }
+        if end == text.len() {
+            return None;
+        }
+        pos = end;
     }
-    run.filter(|_| breaks >= 2).map(|start| (start, text.len()))
+}
+
+/// The last paragraph break of `text`, the same as the last that
+/// [`paragraph_break`] finds, but looked for from the end.
+fn last_paragraph_break(text: &str) -> Option<(usize, usize)> {
+    let mut before = text.len();
+    loop {
+        let last = text[..before].rfind(char::is_whitespace)?;
+        let end = last + text[last..].chars().next().map_or(1, char::len_utf8);
+        let start = text[..end]
+            .rfind(|c: char| !c.is_whitespace())
+            .map_or(0, |i| i + text[i..].chars().next().map_or(1, char::len_utf8));
+        if line_breaks(&text[start..end]) >= 2 {
+            return Some((start, end));
+        }
+        before = start;
+    }
+}
+
+/// Line breaks in a whitespace run: CRLF is one, U+2029 (paragraph
+/// separator) two.
+fn line_breaks(run: &str) -> usize {
+    let (mut breaks, mut after_cr) = (0, false);
+    for c in run.chars() {
+        breaks += match c {
+            '\n' if after_cr => 0,
+            '\r' | '\n' | '\u{85}' | '\u{2028}' => 1,
+            '\u{2029}' => 2,
+            _ => 0,
+        };
+        after_cr = c == '\r';
+    }
+    breaks
 }
 
 /// Where in `p` the text starts that [`Splitter::paragraph`] moved to
@@ -521,5 +574,34 @@ mod tests {
             cuts.dedup();
             prop_assert_eq!(chunked(s, &text, &cuts), whole(s, &text));
         }
+
+        #[test]
+        fn unfinished_is_where_split_stops(
+            pieces in prop::collection::vec(prop::sample::select(vec![
+                "Mr", "I", "word", "Word", "12", "ΟΔΟΣ", ".", "!", "?", "\"", ")",
+                " ", " ", "\n", "\n", "\r\n", "\r", "\u{2029}", "\u{85}", "\t",
+            ]), 0..60),
+            which in 0..4usize,
+        ) {
+            let text: String = pieces.concat();
+            let s = &splitters()[which];
+            prop_assert_eq!(s.unfinished(&text), s.split(&text, false, &mut |_| {}));
+            let mut forward = None;
+            while let Some(b) = paragraph_break(&text, forward.map_or(0, |(_, next)| next)) {
+                forward = Some(b);
+                if b.1 == text.len() { break; }
+            }
+            prop_assert_eq!(last_paragraph_break(&text), forward);
+        }
+    }
+
+    #[test]
+    fn segments_are_the_sentences_before_normalizing() {
+        let text = "Mr. Brown  left.\nHe came\r\nback!\n\n\"Stop!\" he said. Yes";
+        let mut got = Vec::new();
+        let used = Splitter::default().segments(text, false, &mut |x| got.push(x.to_owned()));
+        assert_eq!(got, ["Mr. Brown left. ", "He came back!", "\"Stop!\" he said. "]);
+        assert_eq!(&text[used..], "Yes");
+        assert_eq!(Splitter::default().unfinished(text), used);
     }
 }

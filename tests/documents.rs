@@ -67,11 +67,11 @@ fn text_with_only_non_ascii_separators_is_cut() {
     let spaced = "日本語\u{3000}".repeat(20_000);
     for (text, mode) in [(&text, Mode::Words), (&spaced, Mode::Whitespace)] {
         for chunk in [16, 1 << 20] {
-            let mut opts = cpu_options(mode, false, chunk, 2);
+            let mut opts = cpu_options(mode.clone(), false, chunk, 2);
             opts.max_token_bytes = 1024; // no token is long: a cut must be found
             let o = run(&[Operand::text("cjk", text.clone())], &opts);
             assert!(o.errors.is_empty(), "{:?}", o.errors);
-            assert_eq!(rows(&o.table), reference_rows(&reference(text, mode, false)), "{mode:?} chunk {chunk}");
+            assert_eq!(rows(&o.table), reference_rows(&reference(text, mode.clone(), false)), "{mode:?} chunk {chunk}");
         }
     }
 }

@@ -35,7 +35,7 @@ fn fuzz_corpus_gpu_equals_cpu() {
     let tiny = GpuOptions { initial_slots: 16, max_slots: Some(16), max_batch_tokens: 7, ..GpuOptions::default() };
     for (name, data) in corpus() {
         for mode in [Mode::Words, Mode::Whitespace] {
-            let opts = cpu_options(mode, false, 64, 0);
+            let opts = cpu_options(mode.clone(), false, 64, 0);
             let input = [Operand::Memory { name: name.clone(), bytes: data.clone().into() }];
             let cpu = run(&input, &opts);
             let gpu = run(&input, &on_gpu(&opts, tiny.clone()));

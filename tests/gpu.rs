@@ -44,7 +44,7 @@ fn tiny() -> GpuOptions {
 fn assert_same_everywhere(inputs: &[Input]) {
     for mode in [Mode::Words, Mode::Whitespace] {
         for keep_case in [false, true] {
-            let opts = options(mode, keep_case, 1 << 16, 2);
+            let opts = options(mode.clone(), keep_case, 1 << 16, 2);
             let expected = rows(&cpu(inputs, &opts).table);
             for g in [GpuOptions::default(), tiny()] {
                 let got = gpu(inputs, &opts, g.clone());
@@ -321,24 +321,32 @@ fn gpu_counts_the_same_ngrams_and_filtered_tokens() {
     let d = Dir::new();
     let inputs = vec![
         Input::Path(d.write("a.txt", &text)),
-        Input::text("b", "the cat and the dog\nthe end e\u{301}cole école ÉCOLE ﬁn ﬁn"),
+        Input::text("b", "the cat and the dog\nthe end e\u{301}cole école ÉCOLE ﬁn ﬁn. Mr. Dog ran! He sat."),
     ];
     let words = ["the", "and", "w1", "w2"].map(String::from);
     let stop = Filter::with_stopwords(&gpucount::Tokenizer::default(), &words);
     let lengths = Filter { min_chars: 3, max_chars: Some(5), ..Filter::default() };
     let both = Filter { min_chars: 3, ..stop.clone() };
     let grams = |min, max, within| Grams { min, max, within };
+    let words = Mode::Words;
+    let pattern = Mode::Pattern(gpucount::tokenize::TokenPattern::new(r"(?u)\b\w\w+\b").unwrap());
     let cases = [
-        (grams(2, 2, Within::Document), None),
-        (grams(1, 3, Within::Document), None),
-        (grams(1, 3, Within::Line), None),
-        (grams(1, 1, Within::Document), Some(stop.clone())),
-        (grams(1, 1, Within::Document), Some(lengths)),
-        (grams(2, 3, Within::Line), Some(both)),
-        (grams(1, 2, Within::Document), Some(Filter { form: Some(Form::Nfkc), strip_accents: true, ..stop.clone() })),
+        (grams(2, 2, Within::Document), None, words.clone()),
+        (grams(1, 3, Within::Document), None, words.clone()),
+        (grams(1, 3, Within::Line), None, words.clone()),
+        (grams(1, 3, Within::Sentence), None, words.clone()),
+        (grams(1, 1, Within::Document), Some(stop.clone()), words.clone()),
+        (grams(1, 1, Within::Document), Some(lengths), words.clone()),
+        (grams(2, 3, Within::Line), Some(both), words.clone()),
+        (
+            grams(1, 2, Within::Document),
+            Some(Filter { form: Some(Form::Nfkc), strip_accents: true, ..stop.clone() }),
+            words,
+        ),
+        (grams(1, 2, Within::Sentence), Some(stop.clone()), pattern),
     ];
-    for (g, filter) in cases {
-        let opts = Options { grams: g, filter: filter.clone().map(Arc::new), ..options(Mode::Words, false, 64, 2) };
+    for (g, filter, mode) in cases {
+        let opts = Options { grams: g, filter: filter.clone().map(Arc::new), ..options(mode, false, 64, 2) };
         let expected = rows(&cpu(&inputs, &opts).table);
         assert!(!expected.is_empty());
         for gpu_opts in [GpuOptions::default(), tiny()] {

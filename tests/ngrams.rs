@@ -6,7 +6,7 @@ use crate::util::{cpu_options, reference_rows, rows, run};
 use gpucount::count::naive;
 use gpucount::keys::{Filter, Form, Grams, Keys, Within};
 use gpucount::source::Operand;
-use gpucount::tokenize::{Mode, Tokenizer};
+use gpucount::tokenize::{Mode, TokenPattern, Tokenizer};
 use gpucount::{KeyHash, Options};
 use proptest::prelude::*;
 use std::sync::Arc;
@@ -45,6 +45,67 @@ fn bigrams_by_hand() {
     assert_eq!(count(&[text], &options(line, None, 1 << 20, 1)), expect(&by_line));
     // Never across documents.
     assert_eq!(count(&["a b", "c d"], &options(doc, None, 1 << 20, 2)), expect(&[("a b", 1), ("c d", 1)]));
+}
+
+#[test]
+fn within_sentences_by_hand_at_every_chunk_size() {
+    // Sentences: "Mr. Smith went home." / "He slept well!" / (blank line)
+    // "The end came soon." / "Yes" (a single line break joins lines).
+    let text = "Mr. Smith went home. He slept well!\n\nThe end came\nsoon. Yes";
+    let grams = Grams { min: 2, max: 3, within: Within::Sentence };
+    let want = [
+        ("mr smith", 1),
+        ("smith went", 1),
+        ("went home", 1),
+        ("mr smith went", 1),
+        ("smith went home", 1),
+        ("he slept", 1),
+        ("slept well", 1),
+        ("he slept well", 1),
+        ("the end", 1),
+        ("end came", 1),
+        ("came soon", 1),
+        ("the end came", 1),
+        ("end came soon", 1),
+    ];
+    for chunk in [1, 2, 3, 7, 1 << 20] {
+        assert_eq!(
+            count(&[text, "Yes no"], &options(grams, None, chunk, 2)),
+            expect(&[&want[..], &[("yes no", 1)]].concat()),
+            "chunk {chunk}"
+        );
+    }
+}
+
+#[test]
+fn token_patterns_by_hand() {
+    let tokenizer = |p: &str| Tokenizer { mode: Mode::Pattern(TokenPattern::new(p).unwrap()), ..Tokenizer::default() };
+    let text = "Don't STOP: a x-ray, l'homme; 42!";
+    // scikit-learn's default: two or more word characters, between word boundaries.
+    let sklearn = Options { tokenizer: tokenizer(r"(?u)\b\w\w+\b"), ..options(Grams::default(), None, 3, 2) };
+    let want = [("don", 1), ("stop", 1), ("ray", 1), ("homme", 1), ("42", 1)];
+    assert_eq!(count(&[text], &sklearn), expect(&want));
+    // One group: its text is the token; lowercased before matching, so [a-z] sees "stop".
+    let group = Options {
+        tokenizer: tokenizer(r"([a-z']+)[:;,]?"),
+        ..options(Grams { min: 1, max: 2, within: Within::Document }, None, 5, 2)
+    };
+    let want = [
+        ("don't", 1),
+        ("stop", 1),
+        ("a", 1),
+        ("x", 1),
+        ("ray", 1),
+        ("l'homme", 1),
+        ("don't stop", 1),
+        ("stop a", 1),
+        ("a x", 1),
+        ("x ray", 1),
+        ("ray l'homme", 1),
+    ];
+    assert_eq!(count(&[text], &group), expect(&want));
+    assert!(TokenPattern::new("(a)(b)").unwrap_err().contains("one capturing group"));
+    assert!(TokenPattern::new("(").unwrap_err().contains("unclosed group"));
 }
 
 #[test]
@@ -121,7 +182,7 @@ fn inner_punctuation_by_hand() {
         ("x\u{2019}y", 1),
     ];
     for chunk in [1, 2, 3, 1 << 20] {
-        let opts = Options { tokenizer, ..options(Grams::default(), None, chunk, 2) };
+        let opts = Options { tokenizer: tokenizer.clone(), ..options(Grams::default(), None, chunk, 2) };
         assert_eq!(count(&[text], &opts), expect(&want), "chunk {chunk}");
     }
 }
@@ -154,6 +215,10 @@ fn corpus() -> impl Strategy<Value = Vec<String>> {
         " ",
         ".",
         "  ",
+        "Mr.",
+        "!",
+        "?\"",
+        "don't",
     ]);
     let doc = prop::collection::vec(word, 0..60).prop_map(|w| w.join(" "));
     prop::collection::vec(doc, 1..4)
@@ -167,16 +232,15 @@ proptest! {
         docs in corpus(),
         min in 1usize..4,
         extra in 0usize..3,
-        line in any::<bool>(),
+        within in prop::sample::select(vec![Within::Document, Within::Line, Within::Sentence]),
         stopwords in any::<bool>(),
         lengths in any::<bool>(),
         form in prop::sample::select(vec![None, Some(Form::Nfc), Some(Form::Nfkc)]),
         strip in any::<bool>(),
-        inner in any::<bool>(),
+        tokens in 0usize..3,
         chunk in prop::sample::select(vec![1usize, 2, 5, 16, 1 << 20]),
         threads in 1usize..4,
     ) {
-        let within = if line { Within::Line } else { Within::Document };
         let grams = Grams { min, max: (min + extra).min(5), within };
         let mut filter = stopwords.then(|| stop(&["the", "and", "a"]));
         if lengths {
@@ -190,8 +254,12 @@ proptest! {
             f.strip_accents = strip;
             f.normalize_stopwords();
         }
-        let tokenizer = Tokenizer { inner_punctuation: inner, ..Tokenizer::default() };
-        let keys = Keys { grams, filter: filter.clone().map(Arc::new), ..Keys::words(tokenizer, KeyHash::Xxh3) };
+        let tokenizer = match tokens {
+            0 => Tokenizer::default(),
+            1 => Tokenizer { inner_punctuation: true, ..Tokenizer::default() },
+            _ => Tokenizer { mode: Mode::Pattern(TokenPattern::new(r"(\w+)'?").unwrap()), ..Tokenizer::default() },
+        };
+        let keys = Keys { grams, filter: filter.clone().map(Arc::new), ..Keys::words(tokenizer.clone(), KeyHash::Xxh3) };
         let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
         let expected = reference_rows(&naive::count_keys(&refs, &keys));
         let opts = Options { tokenizer, ..options(grams, filter, chunk, threads) };
@@ -241,5 +309,20 @@ mod cli {
         gpucount().args(["--ngram", "0"]).write_stdin("a").assert().code(2);
         gpucount().args(["--ngram", "3-2"]).write_stdin("a").assert().code(2);
         gpucount().args(["--min-length", "5", "--max-length", "2"]).write_stdin("a").assert().code(2);
+    }
+
+    #[test]
+    fn token_patterns_and_sentences_from_the_command_line() {
+        let text = "Mr. Brown's cat-flap broke. The cat left!";
+        assert_eq!(
+            out(&["--token-pattern", r"(?u)\b\w\w+\b", "--ngram", "2", "--within", "sentence"], text),
+            "brown cat\t1\ncat flap\t1\ncat left\t1\nflap broke\t1\nmr brown\t1\nthe cat\t1\n"
+        );
+        for (pattern, reason) in [("(a)(b)", "at most one capturing group"), ("[a-", "unclosed character class")] {
+            let fail = gpucount().args(["--token-pattern", pattern]).write_stdin("a").assert().code(2);
+            let err = String::from_utf8(fail.get_output().stderr.clone()).unwrap();
+            assert!(err.contains(reason) && err.lines().count() == 1, "{err}");
+        }
+        gpucount().args(["--token-pattern", "a", "--tokenizer", "whitespace"]).write_stdin("a").assert().code(2);
     }
 }

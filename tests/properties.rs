@@ -5,7 +5,7 @@ use crate::util::{Dir, reference, reference_rows, rows, run};
 use gpucount::Options;
 use gpucount::decode::EncodingChoice;
 use gpucount::source::Operand;
-use gpucount::tokenize::Mode;
+use gpucount::tokenize::{Mode, SKLEARN_TOKEN_PATTERN, TokenPattern};
 use proptest::prelude::*;
 
 /// Text mixing arbitrary characters with the ones tokenizers find hard.
@@ -24,7 +24,14 @@ pub fn tricky_text() -> impl Strategy<Value = String> {
 }
 
 fn mode() -> impl Strategy<Value = Mode> {
-    prop_oneof![Just(Mode::Words), Just(Mode::Whitespace)]
+    let pattern = |p: &str| Mode::Pattern(TokenPattern::new(p).unwrap());
+    prop_oneof![
+        Just(Mode::Words),
+        Just(Mode::Whitespace),
+        Just(pattern(SKLEARN_TOKEN_PATTERN)),
+        // A group, a class with accents and marks, and matches that may be empty.
+        Just(pattern(r"([a-zé\p{M}]+)'?|\d*")),
+    ]
 }
 
 /// Counts `bytes` (written to a file) with the CPU backend.
@@ -44,14 +51,14 @@ proptest! {
     #[test]
     fn counts_equal_reference(text in tricky_text(), mode in mode(), keep_case: bool, chunk in 1usize..64, threads in 1usize..4) {
         // A leading U+FEFF is a byte order mark: auto detection removes it.
-        let expected = reference_rows(&reference(text.strip_prefix('\u{feff}').unwrap_or(&text), mode, keep_case));
+        let expected = reference_rows(&reference(text.strip_prefix('\u{feff}').unwrap_or(&text), mode.clone(), keep_case));
         let got = count_bytes(text.as_bytes(), &options(mode, keep_case, chunk, threads));
         prop_assert_eq!(got, expected);
     }
 
     #[test]
     fn windows_1252_and_utf16_decode_to_the_same_counts(text in "[a-zA-Zàéîõüç€œŒ ,.'\r\n]{0,200}", mode in mode()) {
-        let expected = reference_rows(&reference(&text, mode, false));
+        let expected = reference_rows(&reference(&text, mode.clone(), false));
         for label in ["windows-1252", "utf-16le", "utf-16be"] {
             let enc = encoding_rs::Encoding::for_label(label.as_bytes()).unwrap();
             let bytes: Vec<u8> = match label {
@@ -59,7 +66,7 @@ proptest! {
                 "utf-16be" => text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
                 _ => enc.encode(&text).0.into_owned(),
             };
-            let opts = Options { encoding: EncodingChoice::Fixed(enc), ..options(mode, false, 7, 2) };
+            let opts = Options { encoding: EncodingChoice::Fixed(enc), ..options(mode.clone(), false, 7, 2) };
             prop_assert_eq!(count_bytes(&bytes, &opts), expected.clone(), "{}", label);
         }
     }

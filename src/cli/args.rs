@@ -11,6 +11,7 @@ use gpucount::report::{DfBound, DocOptions, Format, ReportOptions, SortBy};
 use gpucount::sentences::{Keep, SentenceOptions};
 use gpucount::source::fetch::FetchOptions;
 use gpucount::source::{Operand, WalkOptions};
+use gpucount::tokenize::TokenPattern;
 use gpucount::{Error, KeyHash, Mode, Options, Tokenizer};
 use std::path::PathBuf;
 
@@ -259,8 +260,12 @@ pub enum SortArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WithinArg {
+    /// Only documents end n-grams.
     Document,
+    /// Line breaks end n-grams too.
     Line,
+    /// Sentence boundaries end n-grams too (as `gpucount sentences` cuts them).
+    Sentence,
 }
 
 impl KeyArgs {
@@ -270,6 +275,7 @@ impl KeyArgs {
         let within = match self.within {
             WithinArg::Document => Within::Document,
             WithinArg::Line => Within::Line,
+            WithinArg::Sentence => Within::Sentence,
         };
         options.grams = Grams { min, max, within };
         if let (Some(lo), Some(hi)) = (self.min_length, self.max_length)
@@ -312,6 +318,12 @@ pub struct TextArgs {
     /// words (don't, l'homme, saint-jacques); words tokenizer only.
     #[arg(long)]
     pub inner_punctuation: bool,
+    /// Tokens are the matches of REGEX (Rust regex syntax, Unicode; one
+    /// capturing group makes its text the token), sought in each run of
+    /// non-whitespace after lowercasing, as scikit-learn's token_pattern
+    /// (its default: '(?u)\b\w\w+\b'). Replaces --tokenizer.
+    #[arg(long, value_name = "REGEX", conflicts_with_all = ["tokenizer", "inner_punctuation"])]
+    pub token_pattern: Option<String>,
     /// `auto` or a WHATWG encoding label (utf-8, windows-1252, utf-16le, ...).
     #[arg(long, default_value = "auto")]
     pub encoding: String,
@@ -446,9 +458,10 @@ impl TextArgs {
     /// The run options these flags ask for (backend left at `auto`).
     pub fn options(&self) -> Result<Options, Error> {
         let encoding = EncodingChoice::parse(&self.encoding).map_err(Error::Config)?;
-        let mode = match self.tokenizer {
-            TokenizerArg::Words => Mode::Words,
-            TokenizerArg::Whitespace => Mode::Whitespace,
+        let mode = match (&self.token_pattern, self.tokenizer) {
+            (Some(pattern), _) => Mode::Pattern(TokenPattern::new(pattern).map_err(Error::Config)?),
+            (None, TokenizerArg::Words) => Mode::Words,
+            (None, TokenizerArg::Whitespace) => Mode::Whitespace,
         };
         let mut globs = self.globs.clone();
         globs.extend(self.exclude.iter().map(|g| format!("!{g}")));

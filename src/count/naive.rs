@@ -3,6 +3,7 @@
 //! the benchmarks check the fast paths against it.
 
 use crate::keys::{Filter, Form, Keys, Within};
+use crate::sentences::Splitter;
 use crate::tokenize::{Mode, Tokenizer, is_word_char};
 use std::collections::BTreeMap;
 
@@ -10,8 +11,15 @@ use std::collections::BTreeMap;
 pub fn count(text: &str, tokenizer: &Tokenizer) -> BTreeMap<String, u64> {
     let in_token = |c: char| match tokenizer.mode {
         Mode::Words => is_word_char(c),
-        Mode::Whitespace => !c.is_whitespace(),
+        _ => !c.is_whitespace(),
     };
+    if matches!(tokenizer.mode, Mode::Pattern(_)) || tokenizer.inner_punctuation {
+        let mut counts = BTreeMap::new();
+        for token in tokens(text, tokenizer) {
+            *counts.entry(token).or_insert(0) += 1;
+        }
+        return counts;
+    }
     let mut counts = BTreeMap::new();
     let mut token = String::new();
     for c in text.chars().chain(std::iter::once(' ')) {
@@ -27,15 +35,21 @@ pub fn count(text: &str, tokenizer: &Tokenizer) -> BTreeMap<String, u64> {
 }
 
 /// Counts the keys (filtered tokens, n-grams) of each document of `docs`
-/// under `keys`' rules: documents, and lines under `Within::Line`, split
-/// first; tokens by [`count`]'s rules; windows of every size.
+/// under `keys`' rules: documents, and lines or sentences under `Within`,
+/// split first (sentences by the splitter, on the whole document); tokens by [`count`]'s rules; windows of every size.
 pub fn count_keys(docs: &[&str], keys: &Keys) -> BTreeMap<String, u64> {
     let mut counts = BTreeMap::new();
     let line_breaks = ['\n', '\r', '\x0b', '\x0c', '\u{85}', '\u{2028}', '\u{2029}'];
     for doc in docs {
+        let mut sentences = Vec::new();
         let parts: Vec<&str> = match keys.grams.within {
             Within::Document => vec![doc],
             Within::Line => doc.split(line_breaks).collect(),
+            Within::Sentence => {
+                // The whole document in one call: no chunks, no context.
+                Splitter::default().segments(doc, true, &mut |s| sentences.push(s.to_string()));
+                sentences.iter().map(String::as_str).collect()
+            }
         };
         for part in parts {
             let tokens: Vec<String> = tokens(part, &keys.tokenizer)
@@ -71,9 +85,23 @@ fn normalize(token: String, filter: Option<&Filter>) -> String {
 
 /// The normalized tokens of `text`, in order.
 fn tokens(text: &str, tokenizer: &Tokenizer) -> Vec<String> {
+    let lower = |t: String| if tokenizer.keep_case { t } else { t.to_lowercase() };
+    if let Mode::Pattern(pattern) = &tokenizer.mode {
+        // Each whitespace-separated run lowercased, then every match (or its
+        // one group) that is not empty.
+        let mut tokens = Vec::new();
+        for run in text.split(char::is_whitespace).filter(|r| !r.is_empty()) {
+            let run = lower(run.to_string());
+            for caps in pattern.regex().captures_iter(&run) {
+                let m = if pattern.uses_group() { caps.get(1) } else { caps.get(0) };
+                tokens.extend(m.map(|m| m.as_str().to_string()).filter(|t| !t.is_empty()));
+            }
+        }
+        return tokens;
+    }
     let in_token = |c: char| match tokenizer.mode {
         Mode::Words => is_word_char(c),
-        Mode::Whitespace => !c.is_whitespace(),
+        _ => !c.is_whitespace(),
     };
     let chars: Vec<char> = text.chars().collect();
     let inner = tokenizer.inner_punctuation && tokenizer.mode == Mode::Words;
@@ -96,7 +124,7 @@ fn tokens(text: &str, tokenizer: &Tokenizer) -> Vec<String> {
     if !token.is_empty() {
         tokens.push(token);
     }
-    tokens.into_iter().map(|t| if tokenizer.keep_case { t } else { t.to_lowercase() }).collect()
+    tokens.into_iter().map(lower).collect()
 }
 
 /// Rows in report order: count descending, then word bytes ascending.
@@ -135,7 +163,8 @@ pub fn check(data: &[u8]) -> Result<(), String> {
         }
     };
     let backend = BackendConfig { choice: BackendChoice::Cpu, ..BackendConfig::default() };
-    let opts = Options { tokenizer, encoding, chunk_bytes, threads: 2, backend, ..Options::default() };
+    let opts =
+        Options { tokenizer: tokenizer.clone(), encoding, chunk_bytes, threads: 2, backend, ..Options::default() };
     let input = Operand::Memory { name: "fuzz".into(), bytes: bytes.into() };
     let outcome = pipeline::count(vec![input], &opts).map_err(|e| e.to_string())?;
     let got: Vec<(String, u64)> =

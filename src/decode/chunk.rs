@@ -1,6 +1,7 @@
 //! Decoded text handed on in chunks that end where no token crosses.
 
-use crate::keys::Keys;
+use crate::keys::{Keys, Within};
+use crate::sentences::Splitter;
 use crate::source::DocId;
 use crate::tokenize::Tokenizer;
 
@@ -13,8 +14,12 @@ pub struct Chunk {
     pub seq: u32,
     pub text: String,
     /// The text just before this chunk that n-grams reaching into it start
-    /// with (empty for words, and at a document's start).
+    /// with (empty for words, and at a document's start); within sentences,
+    /// the unfinished sentence before it.
     pub context: String,
+    /// The document's last chunk (with n-grams within sentences, it may be
+    /// empty and only end the context's sentence).
+    pub last: bool,
 }
 
 /// Collects one document's decoded text and hands it on in chunks of about
@@ -71,7 +76,7 @@ impl<'a> Chunker<'a> {
             };
             if self.pending.len() - cut >= self.chunk_bytes {
                 let text = self.pending[start..cut].to_string();
-                self.emit(text);
+                self.emit(text, false);
                 start = cut;
             } else {
                 // The last cut: hand on the buffer itself and keep the short rest.
@@ -79,7 +84,7 @@ impl<'a> Chunker<'a> {
                 self.pending.truncate(cut);
                 let mut text = std::mem::replace(&mut self.pending, rest);
                 text.drain(..start);
-                self.emit(text);
+                self.emit(text, false);
                 self.scanned = 0;
                 return;
             }
@@ -105,12 +110,12 @@ impl<'a> Chunker<'a> {
         self.tokenizer.first_cut(&self.pending[from..]).map(|c| from + c)
     }
 
-    fn emit(&mut self, text: String) {
+    fn emit(&mut self, text: String, last: bool) {
         let context = std::mem::take(&mut self.context);
-        if let Some(keys) = &self.keys {
+        if let Some(keys) = self.keys.as_ref().filter(|_| !last) {
             self.context = next_context(keys, &context, &text);
         }
-        if !(self.sink)(Chunk { doc: self.doc, seq: self.seq, text, context }) {
+        if !(self.sink)(Chunk { doc: self.doc, seq: self.seq, text, context, last }) {
             self.stopped = true;
         }
         self.seq += 1;
@@ -118,10 +123,19 @@ impl<'a> Chunker<'a> {
 
     /// Hands on what is left.
     pub(super) fn finish(mut self) {
-        if !self.pending.is_empty() && !self.stopped {
+        // Within sentences, the context's unfinished sentence is counted by
+        // the last chunk, even an empty one.
+        let within_sentences = self.keys.as_ref().is_some_and(|k| k.grams.within == Within::Sentence);
+        if (!self.pending.is_empty() || (within_sentences && !self.context.is_empty())) && !self.stopped {
             let text = std::mem::take(&mut self.pending);
-            self.emit(text);
+            self.emit(text, true);
         }
+    }
+
+    /// Ends the document without the text still pending (a token too long).
+    pub(super) fn abandon(mut self) {
+        self.pending.clear();
+        self.finish();
     }
 }
 
@@ -130,6 +144,10 @@ impl<'a> Chunker<'a> {
 /// ([`Keys::context_start`]). Looks at the end of `text` first, in growing
 /// windows that start after a separator (so no token is cut).
 fn next_context(keys: &Keys, before: &str, text: &str) -> String {
+    if keys.grams.within == Within::Sentence {
+        let joined = format!("{before}{text}");
+        return joined[Splitter::default().unfinished(&joined)..].to_string();
+    }
     let mut window = 4096;
     while window < text.len() {
         let mut from = text.len() - window;

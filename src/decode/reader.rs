@@ -106,7 +106,7 @@ pub fn read_document(
         return report;
     }
     report.counted = true;
-    let mut chunker = Chunker::new(opts.tokenizer, opts.chunk_bytes.max(1), doc.id, opts.keys.clone(), sink);
+    let mut chunker = Chunker::new(opts.tokenizer.clone(), opts.chunk_bytes.max(1), doc.id, opts.keys.clone(), sink);
     // The encoding fixed before the bytes are looked at: asked for, or a
     // byte order mark, or the server's charset.
     let declared = match opts.encoding {
@@ -137,6 +137,7 @@ pub fn read_document(
                 opts.max_token_bytes
             ));
             report.encoding = state.encoding();
+            chunker.abandon();
             return report;
         }
         if eof {

@@ -14,7 +14,9 @@ mod batch;
 
 pub use batch::{TokenBatch, TokenRecord};
 
+use crate::decode::Chunk;
 use crate::hash::KeyHash;
+use crate::sentences::Splitter;
 use crate::table::CountTable;
 use crate::tokenize::Tokenizer;
 use std::collections::{HashSet, VecDeque};
@@ -82,6 +84,10 @@ pub enum Within {
     /// A line break (LF, CR, VT, FF, NEL, U+2028, U+2029) between two tokens
     /// ends the n-grams before it.
     Line,
+    /// Sentences as the `sentences` command cuts them
+    /// ([`crate::sentences::Splitter`] with default options: Unicode
+    /// sentence boundaries, blank lines, abbreviations).
+    Sentence,
 }
 
 /// A Unicode normalization form applied to tokens.
@@ -206,11 +212,30 @@ impl Keys {
         !self.grams.words_only()
     }
 
-    /// Sends every key of `text`, from document `doc`, to `sink`. `context`
-    /// is the text just before `text` in its document that holds the tokens n-grams reaching
-    /// into `text` start with (empty at a document's start); its own keys are
-    /// not sent. `scratch` is reused between calls to hold lowercased tokens.
-    pub fn feed<S: KeySink + ?Sized>(&self, text: &str, context: &str, doc: u64, scratch: &mut Vec<u8>, sink: &mut S) {
+    /// Sends every key of `chunk` to `sink`. Its `context` holds the tokens
+    /// n-grams reaching into its text start with (empty at a document's
+    /// start); their own keys are not sent. `scratch` is reused between
+    /// calls to hold lowercased tokens.
+    pub fn feed<S: KeySink + ?Sized>(&self, chunk: &Chunk, scratch: &mut Vec<u8>, sink: &mut S) {
+        if self.grams.within == Within::Sentence && self.needs_context() {
+            // The context is the unfinished sentence before the text
+            // (next_context); sentences left unfinished here go on in the next chunk.
+            let joined;
+            let text = if chunk.context.is_empty() {
+                &chunk.text
+            } else {
+                joined = format!("{}{}", chunk.context, chunk.text);
+                &joined
+            };
+            Splitter::default()
+                .segments(text, chunk.last, &mut |sentence| self.feed_text(sentence, "", chunk.doc, scratch, sink));
+            return;
+        }
+        self.feed_text(&chunk.text, &chunk.context, chunk.doc, scratch, sink)
+    }
+
+    /// [`Keys::feed`] on text with its context (documents and lines).
+    fn feed_text<S: KeySink + ?Sized>(&self, text: &str, context: &str, doc: u64, scratch: &mut Vec<u8>, sink: &mut S) {
         if self.per_doc {
             let (hash, mut key) = (self.hash, Vec::new());
             return self.feed_filtered(text, context, scratch, &mut |_, term| {
@@ -253,17 +278,14 @@ impl Keys {
         let line = self.grams.within == Within::Line;
         let mut last_end = 0;
         let mut composed = String::new();
-        let base = text.as_ptr() as usize;
-        self.tokenizer.for_each_raw(text, |raw, ascii| {
-            let start = raw.as_ptr() as usize - base;
+        self.tokenizer.for_each_spanned(text, scratch, &mut |start, end, token| {
             let broken = line && has_line_break(&text[last_end..start]);
-            last_end = start + raw.len();
-            let mut token = self.tokenizer.normalized(raw, ascii, scratch);
-            if let Some(fl) = self.filter.as_ref().filter(|fl| fl.changes_text() && !ascii) {
+            last_end = end;
+            let token = match self.filter.as_ref().filter(|fl| fl.changes_text() && !token.is_ascii()) {
                 // Tokens are UTF-8 (lowercased from a &str).
-                let text = std::str::from_utf8(token).unwrap_or_default();
-                token = fl.normalized(text, &mut composed).as_bytes();
-            }
+                Some(fl) => fl.normalized(std::str::from_utf8(token).unwrap_or_default(), &mut composed).as_bytes(),
+                None => token,
+            };
             if self.filter.as_ref().is_none_or(|fl| fl.keeps(token)) {
                 f(start, token, broken);
             } else if broken {
@@ -310,10 +332,11 @@ impl Keys {
         last_break.map(|start| text[..start].rfind(LINE_BREAKS).unwrap_or(start))
     }
 
-    /// The keys of `text` as a batch (for tests and benchmarks).
+    /// The keys of `text`, a whole document, as a batch (for tests and benchmarks).
     pub fn batch(&self, text: &str) -> TokenBatch {
         let mut batch = TokenBatch::new();
-        self.feed(text, "", 0, &mut Vec::new(), &mut batch);
+        let chunk = Chunk { doc: 0, seq: 0, text: text.to_string(), context: String::new(), last: true };
+        self.feed(&chunk, &mut Vec::new(), &mut batch);
         batch
     }
 }

@@ -104,7 +104,7 @@ impl Options {
             chunk_bytes: self.chunk_bytes.clamp(1, crate::decode::MAX_TOKEN_BYTES),
             // Keeps token lengths (and batch offsets) far below 4 GiB.
             max_token_bytes: self.max_token_bytes.min(crate::decode::MAX_TOKEN_BYTES),
-            tokenizer: self.tokenizer,
+            tokenizer: self.tokenizer.clone(),
             binary: self.binary,
             html: self.html,
             select: self.select.clone(),
@@ -114,7 +114,7 @@ impl Options {
 
     fn keys(&self) -> Keys {
         Keys {
-            tokenizer: self.tokenizer,
+            tokenizer: self.tokenizer.clone(),
             hash: self.hash,
             grams: self.grams,
             filter: self.filter.clone(),
@@ -365,7 +365,7 @@ fn execute<B: Backend>(
                     continue; // drain, so the reader never blocks
                 }
                 let t0 = Instant::now();
-                keys.feed(&chunk.text, &chunk.context, chunk.doc, &mut scratch, &mut w.local);
+                keys.feed(&chunk, &mut scratch, &mut w.local);
                 let t1 = Instant::now();
                 let result = backend_ref.end_chunk(&mut w.local);
                 let t2 = Instant::now();

@@ -2,12 +2,16 @@
 //! token out once, in order, to the key stage ([`crate::keys`]). This is the
 //! only tokenizer loop; every backend counts what it emits.
 
+mod pattern;
+
+pub use pattern::{SKLEARN_TOKEN_PATTERN, TokenPattern};
+
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use unicode_properties::{GeneralCategoryGroup, UnicodeGeneralCategory};
 
 /// What a token is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Mode {
     /// Maximal runs of alphanumeric characters (`char::is_alphanumeric`) and
     /// Unicode marks (general category M). Everything else separates.
@@ -15,10 +19,14 @@ pub enum Mode {
     Words,
     /// Maximal runs of characters that are not White_Space (`char::is_whitespace`).
     Whitespace,
+    /// The matches of a regular expression within each run of
+    /// non-whitespace characters, lowercased first unless case is kept
+    /// ([`TokenPattern`]).
+    Pattern(TokenPattern),
 }
 
 /// A tokenizer: what a token is and how it is normalized.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tokenizer {
     pub mode: Mode,
     /// Keep tokens as written instead of lowercasing them (`str::to_lowercase`).
@@ -35,24 +43,22 @@ pub fn is_inner_punctuation(c: char) -> bool {
     matches!(c, '\'' | '\u{2019}' | '-' | '\u{2010}' | '\u{2011}')
 }
 
-/// ASCII bytes that belong to a token, per mode.
-const fn ascii_table(mode: Mode) -> [bool; 128] {
+/// ASCII bytes that belong to a word (`words`) or to a run of
+/// non-whitespace characters.
+const fn ascii_table(words: bool) -> [bool; 128] {
     let mut t = [false; 128];
     let mut c = 0;
     while c < 128 {
         let b = c as u8;
-        t[c] = match mode {
-            Mode::Words => b.is_ascii_alphanumeric(),
-            // char::is_whitespace: 9..=13 and space.
-            Mode::Whitespace => !matches!(b, 9..=13 | b' '),
-        };
+        // char::is_whitespace: 9..=13 and space.
+        t[c] = if words { b.is_ascii_alphanumeric() } else { !matches!(b, 9..=13 | b' ') };
         c += 1;
     }
     t
 }
 
-const WORDS_ASCII: [bool; 128] = ascii_table(Mode::Words);
-const WHITESPACE_ASCII: [bool; 128] = ascii_table(Mode::Whitespace);
+const WORDS_ASCII: [bool; 128] = ascii_table(true);
+const WHITESPACE_ASCII: [bool; 128] = ascii_table(false);
 
 /// Whether a character belongs to a token in `words` mode.
 #[inline]
@@ -163,22 +169,25 @@ fn decode_at(b: &[u8], i: usize) -> (char, usize) {
 }
 
 impl Tokenizer {
-    /// Calls `f` with every raw (not normalized) token of `text` and whether it is all ASCII.
+    /// Calls `f` with every raw (not normalized) piece of `text` and whether
+    /// it is all ASCII: the tokens, or for a pattern the runs of
+    /// non-whitespace characters its matches are sought in.
     #[inline(always)]
-    pub fn for_each_raw(&self, text: &str, mut f: impl FnMut(&str, bool)) {
+    fn for_each_raw(&self, text: &str, mut f: impl FnMut(&str, bool)) {
         match self.mode {
             Mode::Words if self.inner_punctuation => joined(text, &mut f),
             Mode::Words => scan(text, &WORDS_ASCII, is_word_char_fast, &mut f),
-            Mode::Whitespace => scan(text, &WHITESPACE_ASCII, |c| !c.is_whitespace(), &mut f),
+            Mode::Whitespace | Mode::Pattern(_) => scan(text, &WHITESPACE_ASCII, |c| !c.is_whitespace(), &mut f),
         }
     }
 
-    /// Whether `c` belongs to a token.
+    /// Whether `c` belongs to a token (for a pattern: to a run its matches
+    /// are sought in).
     #[inline]
     pub fn in_token(&self, c: char) -> bool {
         match self.mode {
             Mode::Words => is_word_char_fast(c),
-            Mode::Whitespace => !c.is_whitespace(),
+            Mode::Whitespace | Mode::Pattern(_) => !c.is_whitespace(),
         }
     }
 
@@ -187,22 +196,71 @@ impl Tokenizer {
     /// are lowercased into `scratch`.
     #[inline(always)]
     pub fn for_each_token(&self, text: &str, scratch: &mut Vec<u8>, mut f: impl FnMut(&[u8])) {
+        if let Mode::Pattern(pattern) = &self.mode {
+            return self.for_each_match(pattern, text, scratch, &mut |_, token| f(token));
+        }
         // One call site for `f`: with two, the inlined hash and table
         // lookup are duplicated or not inlined at all (5% slower).
         self.for_each_raw(text, |token, ascii| f(self.normalized(token, ascii, scratch)));
+    }
+
+    /// Calls `f(start, end, token)` with the normalized bytes of every token
+    /// of `text` and where it lies in `text`. A pattern's tokens all lie at
+    /// the start of their run (`start == end`): a chunk's context then starts
+    /// at a run, where matching starts the same way again.
+    pub fn for_each_spanned(&self, text: &str, scratch: &mut Vec<u8>, f: &mut dyn FnMut(usize, usize, &[u8])) {
+        if let Mode::Pattern(pattern) = &self.mode {
+            return self.for_each_match(pattern, text, scratch, &mut |start, token| f(start, start, token));
+        }
+        let base = text.as_ptr() as usize;
+        self.for_each_raw(text, |raw, ascii| {
+            let start = raw.as_ptr() as usize - base;
+            f(start, start + raw.len(), self.normalized(raw, ascii, scratch))
+        });
+    }
+
+    /// A pattern's tokens: each run lowercased (unless case is kept), then
+    /// matched; `f` gets the run's start and each token.
+    #[inline(never)]
+    fn for_each_match(
+        &self,
+        pattern: &TokenPattern,
+        text: &str,
+        scratch: &mut Vec<u8>,
+        f: &mut dyn FnMut(usize, &[u8]),
+    ) {
+        let base = text.as_ptr() as usize;
+        self.for_each_raw(text, |run, ascii| {
+            let start = run.as_ptr() as usize - base;
+            let run = if self.lowers(run, ascii) {
+                scratch.clear();
+                lower_into(run, ascii, scratch);
+                // Lowercasing writes whole characters: always UTF-8.
+                std::str::from_utf8(scratch).unwrap_or_default()
+            } else {
+                run
+            };
+            pattern.for_each_match(run, &mut |token| f(start, token.as_bytes()));
+        });
     }
 
     /// A raw token's normalized bytes: itself when nothing changes, else
     /// lowercased into `scratch`.
     #[inline(always)]
     pub fn normalized<'a>(&self, token: &'a str, ascii: bool, scratch: &'a mut Vec<u8>) -> &'a [u8] {
-        if self.keep_case || (ascii && !token.bytes().any(|b| b.is_ascii_uppercase())) {
+        if !self.lowers(token, ascii) {
             token.as_bytes()
         } else {
             scratch.clear();
             lower_into(token, ascii, scratch);
             &scratch[..]
         }
+    }
+
+    /// Whether normalizing `token` changes it.
+    #[inline(always)]
+    fn lowers(&self, token: &str, ascii: bool) -> bool {
+        !(self.keep_case || (ascii && !token.bytes().any(|b| b.is_ascii_uppercase())))
     }
 
     /// A cut point in `text` that no token crosses: just after its last
