@@ -72,7 +72,7 @@ fn once(operands: &[Operand], opts: &Options, target: &Target) -> Result<(Outcom
                 choice: BackendChoice::Gpu,
                 adapter: adapter.clone(),
                 gpu: options.clone(),
-                auto_software: false,
+                ..BackendConfig::default()
             };
         }
     }

@@ -148,6 +148,40 @@ impl CountTable {
         big
     }
 
+    /// One table from tables that share no key (shards by key bits):
+    /// entries move without a lookup; totals and collisions add up, since
+    /// tokens that share a key always share a table.
+    pub fn union_of_disjoint(tables: Vec<CountTable>) -> CountTable {
+        let mut out = CountTable {
+            entries: HashTable::with_capacity(tables.iter().map(CountTable::len).sum()),
+            arena: Vec::with_capacity(tables.iter().map(|t| t.arena.len()).sum()),
+            total: 0,
+            collisions: 0,
+        };
+        for table in tables {
+            out.total += table.total;
+            out.collisions += table.collisions;
+            let base = out.arena.len() as u64;
+            out.arena.extend_from_slice(&table.arena);
+            for mut e in table.entries {
+                if e.len as usize > INLINE {
+                    let offset = e.offset() as u64 + base;
+                    e.data[..8].copy_from_slice(&offset.to_le_bytes());
+                }
+                out.entries.insert_unique(e.hash, e, |e| e.hash);
+            }
+        }
+        out
+    }
+
+    /// Empties the table, keeping its memory for the next tokens.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.arena.clear();
+        self.total = 0;
+        self.collisions = 0;
+    }
+
     /// Number of distinct tokens.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -2,6 +2,7 @@
 
 use crate::properties::{count_bytes, options};
 use crate::util::{Dir, reference, reference_rows, rows, run};
+use gpucount::count::CpuOptions;
 use gpucount::sample::ZipfText;
 use gpucount::source::Operand;
 use gpucount::tokenize::Mode;
@@ -28,6 +29,46 @@ fn weak_hash_through_the_cli_matches_the_strong_hash() {
     let strong = gpucount().arg(&f).assert().success().get_output().stdout.clone();
     let weak = gpucount().arg(&f).args(["--weak-hash-bits", "1"]).assert().success().get_output().stdout.clone();
     assert_eq!(tsv(&weak), tsv(&strong));
+}
+
+#[test]
+fn workers_spilling_into_shards_count_exactly() {
+    // Long words (kept in the table's arena, which the shards' union moves)
+    // and a weak hash (keys shared across shards' spills) at spill sizes
+    // from every key to never.
+    let mut text = ZipfText { words: 30_000, vocabulary: 5_000, seed: 3, ..ZipfText::default() }.to_text();
+    for i in 0..500 {
+        text.push_str(&format!(" averyveryverylongword{} ", i % 37));
+    }
+    let expected = reference_rows(&reference(&text, Mode::Words, false));
+    let d = Dir::new();
+    let f = d.write("z.txt", &text);
+    for hash in [KeyHash::Xxh3, KeyHash::WeakForTesting { bits: 4 }] {
+        let mut whole = None;
+        for spill in [1, 7, 300, 1 << 16] {
+            for threads in [1, 3] {
+                let mut opts = options(Mode::Words, false, 512, threads);
+                opts.hash = hash;
+                opts.backend.cpu = CpuOptions { spill_entries: spill };
+                let outcome = run(&[Operand::Path(f.clone())], &opts);
+                assert_eq!(rows(&outcome.table), expected, "spill {spill}, {threads} threads, {hash:?}");
+                let counted = (outcome.table.len(), outcome.table.total(), outcome.table.collisions());
+                assert_eq!(*whole.get_or_insert(counted), counted, "spill {spill}, {threads} threads, {hash:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn shards_union_moves_long_tokens_and_adds_totals() {
+    let long = b"a token longer than twelve bytes";
+    let (mut a, mut b) = (CountTable::new(), CountTable::new());
+    a.add(1, long, 2);
+    a.add(1, b"short", 1); // collides with the long one in the same table
+    b.add(2, b"another long token, in b's arena", 4);
+    let u = CountTable::union_of_disjoint(vec![a, b]);
+    assert_eq!((u.get(1, long), u.get(1, b"short"), u.get(2, b"another long token, in b's arena")), (2, 1, 4));
+    assert_eq!((u.len(), u.total(), u.collisions()), (3, 7, 1));
 }
 
 #[test]

@@ -553,6 +553,7 @@ impl CountArgs {
             adapter: self.gpu.adapter(),
             gpu: self.gpu.options(),
             auto_software: self.auto_software,
+            ..BackendConfig::default()
         };
         Ok(Config {
             operands: self.text.operands(&self.paths),

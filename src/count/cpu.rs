@@ -1,13 +1,85 @@
-//! The CPU backend: one exact table per worker, filled as keys arrive,
-//! merged smaller into larger.
+//! The CPU backend: each worker counts into a table of its own; one that
+//! grows past [`CpuOptions::spill_entries`] distinct keys is poured into
+//! shared shards (by key bits) and started again. Memory then grows with
+//! the vocabulary, not with threads × vocabulary, and a small vocabulary
+//! never leaves the workers' tables (merged pairwise at the end, as before).
 
 use super::{Backend, Finished};
 use crate::error::Error;
 use crate::table::CountTable;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-/// Counts on the CPU, one table per worker thread.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CpuBackend;
+/// Shared shards: enough that two workers seldom wait for the same one.
+const SHARDS: usize = 64;
+
+/// The shard of a key: bits the hash table does not use for its slot or
+/// its control byte (low and top bits), so each shard's table stays well spread.
+fn shard_of(hash: u64) -> usize {
+    (hash >> 32) as usize & (SHARDS - 1)
+}
+
+/// How the CPU backend holds its tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuOptions {
+    /// Distinct keys a worker's table may hold before it is poured into
+    /// the shared shards (64 Ki: a few MiB per worker).
+    pub spill_entries: usize,
+}
+
+impl Default for CpuOptions {
+    fn default() -> Self {
+        CpuOptions { spill_entries: 1 << 16 }
+    }
+}
+
+/// Counts on the CPU, one table per worker thread, spilling into shards.
+#[derive(Debug)]
+pub struct CpuBackend {
+    opts: CpuOptions,
+    shards: Vec<Mutex<CountTable>>,
+    spilled: AtomicBool,
+}
+
+impl Default for CpuBackend {
+    fn default() -> Self {
+        CpuBackend::new(CpuOptions::default())
+    }
+}
+
+impl CpuBackend {
+    pub fn new(opts: CpuOptions) -> Self {
+        let shards = (0..SHARDS).map(|_| Mutex::new(CountTable::new())).collect();
+        CpuBackend {
+            opts: CpuOptions { spill_entries: opts.spill_entries.max(1) },
+            shards,
+            spilled: AtomicBool::new(false),
+        }
+    }
+
+    /// Pours `local` into the shards, shard by shard, and empties it.
+    fn spill(&self, local: &mut CountTable) {
+        if local.is_empty() {
+            return;
+        }
+        self.spilled.store(true, Ordering::Relaxed);
+        let mut parts: Vec<Vec<(u64, &[u8], u64)>> = vec![Vec::new(); SHARDS];
+        for (hash, token, n) in local.iter_keyed() {
+            parts[shard_of(hash)].push((hash, token, n));
+        }
+        for (shard, part) in self.shards.iter().zip(&parts) {
+            if part.is_empty() {
+                continue;
+            }
+            let mut table = shard.lock().unwrap_or_else(|e| e.into_inner());
+            for &(hash, token, n) in part {
+                table.add(hash, token, n);
+            }
+        }
+        drop(parts);
+        local.clear();
+    }
+}
 
 impl Backend for CpuBackend {
     type Local = CountTable;
@@ -17,15 +89,29 @@ impl Backend for CpuBackend {
         CountTable::new()
     }
 
-    fn end_chunk(&self, _: &mut CountTable) -> Result<(), Error> {
+    fn end_chunk(&self, local: &mut CountTable) -> Result<(), Error> {
+        if local.len() >= self.opts.spill_entries {
+            self.spill(local);
+        }
         Ok(())
     }
 
-    fn merge(&self, a: CountTable, b: CountTable) -> CountTable {
-        CountTable::merged(a, b)
+    fn merge(&self, mut a: CountTable, mut b: CountTable) -> CountTable {
+        // Called once every worker has ended: `spilled` no longer changes.
+        if !self.spilled.load(Ordering::Relaxed) {
+            return CountTable::merged(a, b);
+        }
+        self.spill(&mut a);
+        self.spill(&mut b);
+        a
     }
 
-    fn finish(self, local: CountTable) -> Result<Finished, Error> {
-        Ok(Finished::table(local))
+    fn finish(self, mut local: CountTable) -> Result<Finished, Error> {
+        if !self.spilled.load(Ordering::Relaxed) {
+            return Ok(Finished::table(local));
+        }
+        self.spill(&mut local);
+        let shards = self.shards.into_iter().map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()));
+        Ok(Finished::table(CountTable::union_of_disjoint(shards.collect())))
     }
 }

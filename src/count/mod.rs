@@ -6,7 +6,7 @@ pub mod gpu;
 pub mod naive;
 pub mod select;
 
-pub use cpu::CpuBackend;
+pub use cpu::{CpuBackend, CpuOptions};
 pub use select::{BackendChoice, BackendConfig};
 
 use crate::error::Error;

@@ -1,6 +1,7 @@
 //! The backend policy, defined once: what `--backend auto|cpu|gpu` picks for
 //! an input, why, and what `gpucount devices` reports of it.
 
+use super::cpu::CpuOptions;
 use super::gpu::{AdapterChoice, AdapterReport, GpuOptions, choose, no_adapter_help};
 use crate::error::Error;
 use std::fmt;
@@ -25,6 +26,7 @@ pub struct BackendConfig {
     pub choice: BackendChoice,
     pub adapter: AdapterChoice,
     pub gpu: GpuOptions,
+    pub cpu: CpuOptions,
     /// Let `auto` use a software adapter at any input size (to test the fallback).
     pub auto_software: bool,
 }
