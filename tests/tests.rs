@@ -12,6 +12,8 @@ mod faults;
 mod fuzz;
 #[cfg(all(feature = "gpu", feature = "cli"))]
 mod gpu;
+#[cfg(feature = "cli")]
+mod help;
 mod html;
 mod http_server;
 mod ngrams;

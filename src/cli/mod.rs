@@ -1,10 +1,12 @@
 //! The command line: parse, validate once ([`args`]), run the library, print.
 
 mod args;
+mod help;
 mod output;
 mod progress;
 
 pub use args::Cli;
+pub use help::command;
 
 use args::{BenchArgs, Command, Config, MachineFormat, SentencesArgs};
 use gpucount::count::select::{self, Devices};
@@ -27,11 +29,19 @@ pub fn main(cli: Cli) -> ExitCode {
             let mut out = io::BufWriter::new(io::stdout().lock());
             report_status(recipe.write(&mut out).and_then(|()| out.flush()))
         }
+        Some(Command::Completions { shell }) => report_status(print(&help::completions(shell))),
+        Some(Command::Man) => report_status(help::man_page().and_then(|page| print(&page))),
         None => match cli.count.config() {
             Ok(config) => count_command(config),
             Err(e) => fail(&e, 2),
         },
     }
+}
+
+/// Writes `bytes` to stdout.
+fn print(bytes: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes).and_then(|()| out.flush())
 }
 
 fn report_status(r: io::Result<()>) -> ExitCode {
