@@ -16,6 +16,8 @@ mod gpu;
 mod help;
 mod html;
 mod http_server;
+#[cfg(feature = "cli")]
+mod machine;
 mod ngrams;
 mod properties;
 #[cfg(feature = "cli")]

@@ -123,6 +123,8 @@ pub enum FormatArg {
     Csv,
     /// One object: `words` and a `summary`.
     Json,
+    /// JSON Lines: one object per row (as in json), then one `{"summary": ...}` line.
+    Jsonl,
     /// Aligned columns: rank, count, share of all tokens, word.
     Table,
 }
@@ -500,6 +502,7 @@ impl From<FormatArg> for Format {
             FormatArg::Tsv => Format::Tsv,
             FormatArg::Csv => Format::Csv,
             FormatArg::Json => Format::Json,
+            FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Table => Format::Table,
         }
     }

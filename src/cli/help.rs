@@ -13,7 +13,7 @@ pub const EXAMPLES: &[(&str, &str)] = &[
     ("The 20 most frequent words of a book, as a table", "gpucount -n 20 -f table book.txt"),
     ("Every file under a directory (walked recursively, .gitignore honoured)", "gpucount -n 10 notes/"),
     ("Standard input", "pdftotext paper.pdf - | gpucount -n 10"),
-    ("JSON for scripts", "gpucount -f json book.txt > counts.json"),
+    ("JSON for scripts (jsonl: one object per line, for large outputs)", "gpucount -f json book.txt > counts.json"),
     ("Bigrams, English stopwords removed first", "gpucount --ngram 2 --stopwords en -n 10 book.txt"),
     ("The CPU against the GPU: each timed, outputs checked identical", "gpucount bench book.txt"),
 ];

@@ -15,7 +15,7 @@ use gpucount::pipeline::{self, Options};
 use gpucount::source::Operand;
 use gpucount::{bench, report};
 use serde::Serialize;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 /// Runs the parsed command line; returns the process exit status.
@@ -169,8 +169,12 @@ fn bench(args: &BenchArgs) -> ExitCode {
     if !args.no_gpu {
         targets.push(bench::Target::Gpu { adapter: args.gpu.adapter(), options: args.gpu.options() });
     }
+    // Progress is for someone watching: a log or a script gets the report alone.
+    let watched = io::stderr().is_terminal();
     let mut progress = |msg: &str| {
-        let _ = writeln!(io::stderr().lock(), "bench: {msg}");
+        if watched {
+            let _ = writeln!(io::stderr().lock(), "bench: {msg}");
+        }
     };
     let report = match bench::run(&operands, &options, &targets, args.runs as usize, &mut progress) {
         Ok(r) => r,
@@ -190,7 +194,7 @@ fn bench(args: &BenchArgs) -> ExitCode {
     }
     if let Some(path) = &args.plot {
         let bars: Vec<(String, f64)> =
-            report.rows.iter().map(|r| (format!("{} {}", r.backend, r.on), r.mb_per_s)).collect();
+            report.rows.iter().map(|r| (format!("{} {}", r.backend, r.on()), r.mb_per_s)).collect();
         let runs = if report.runs == 1 { "1 run".to_string() } else { format!("median of {} runs", report.runs) };
         let title = format!("gpucount bench: {} bytes, {runs}", report::group_thousands(report.bytes));
         let plot = gpucount::plot::Bars { title, unit: "MB/s".into(), bars: &bars };
