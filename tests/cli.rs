@@ -233,9 +233,14 @@ fn shipped_sample_counts() {
     let out =
         gpucount().arg(data).args(["--format", "json", "--top", "3"]).assert().success().get_output().stdout.clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    // Three text files and the two pages of latin-pages.tar.gz.
-    assert_eq!(v["summary"]["files"], 5);
-    assert_eq!(v["words"].as_array().unwrap().len(), 3);
+    // Four text files and the two pages of latin-pages.tar.gz.
+    assert_eq!(v["summary"]["files"], 6);
+    // The English essay leads, as English leads any count of English.
+    let words: Vec<&str> = v["words"].as_array().unwrap().iter().map(|r| r["word"].as_str().unwrap()).collect();
+    assert_eq!(words, ["the", "of", "and"]);
+    // The French story on its own: French's most frequent words.
+    let french = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample/french-story.txt");
+    gpucount().arg(french).args(["-n", "3"]).assert().success().stdout("de\t65\nle\t62\nles\t55\n");
 }
 
 #[test]
