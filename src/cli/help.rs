@@ -9,7 +9,7 @@ use roff::{Roff, bold, roman};
 use std::io;
 
 /// (what it does, the command): the end of `--help` and the man page's EXAMPLES.
-pub const EXAMPLES: &[(&str, &str)] = &[
+const EXAMPLES: &[(&str, &str)] = &[
     ("The 20 most frequent words of a book, as a table", "gpucount -n 20 -f table book.txt"),
     ("Every file under a directory (walked recursively, .gitignore honoured)", "gpucount -n 10 notes/"),
     ("Standard input", "pdftotext paper.pdf - | gpucount -n 10"),
