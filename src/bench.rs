@@ -1,5 +1,8 @@
 //! `gpucount bench`: the same count on one CPU thread, on all CPU threads and
 //! on the GPU, interleaved run by run, with every output checked identical.
+//!
+//! Its JSON names things as the count's JSON summary does (`files`, `bytes`,
+//! `tokens`, `distinct_words`, `backend`, `adapter`), so one script reads both.
 
 use crate::count::gpu::{AdapterChoice, GpuOptions};
 use crate::count::{BackendChoice, BackendConfig};
@@ -21,15 +24,21 @@ pub enum Target {
 /// Median results of one configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchRow {
-    pub backend: String,
-    /// Threads, or the adapter.
-    pub on: String,
+    /// `cpu` or `gpu`.
+    pub backend: &'static str,
+    /// The GPU adapter (GPU rows only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<String>,
+    /// Worker threads: those that count on the CPU, those that tokenize for the GPU.
+    pub threads: usize,
     pub median_s: f64,
     pub mb_per_s: f64,
     pub tokens_per_s: f64,
     /// Against the one-thread CPU run.
     pub speedup: f64,
-    /// Median seconds per stage (thread-seconds; stages overlap).
+    /// Median seconds per stage (thread-seconds; stages overlap), in
+    /// pipeline order; an object in JSON.
+    #[serde(serialize_with = "in_order")]
     pub stages: Vec<(String, f64)>,
     pub runs_s: Vec<f64>,
 }
@@ -37,16 +46,27 @@ pub struct BenchRow {
 /// What `bench` found.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
-    pub inputs: usize,
+    /// Documents counted.
+    pub files: usize,
     pub bytes: u64,
     pub tokens: u64,
-    pub distinct: usize,
+    pub distinct_words: usize,
     pub runs: usize,
     /// Every run of every configuration printed the same counts.
     pub identical: bool,
     pub rows: Vec<BenchRow>,
     /// Configurations that could not run (for example no GPU adapter).
     pub skipped: Vec<String>,
+}
+
+/// `[(name, value)]` as a JSON object whose keys keep their order.
+fn in_order<S: serde::Serializer>(stages: &[(String, f64)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(stages.len()))?;
+    for (name, secs) in stages {
+        map.serialize_entry(name, secs)?;
+    }
+    map.end()
 }
 
 /// A digest of the report order rows, so runs compare cheaply.
@@ -105,19 +125,19 @@ pub fn run(
 ) -> Result<BenchReport, Error> {
     let runs = runs.max(1);
     let mut skipped = Vec::new();
-    let mut live: Vec<(&Target, String)> = Vec::new();
+    // Each target that ran, with its adapter and worker threads.
+    let mut live: Vec<(&Target, Option<String>, usize)> = Vec::new();
     let mut reference: Option<(u64, Outcome)> = None;
     let mut identical = true;
     for target in targets {
-        progress(&format!("warm-up: {}", label(target, opts).1));
+        progress(&format!("warm-up: {}", label(target, opts)));
         match once(inputs, opts, target) {
             Ok((o, _)) => {
                 if let Some(e) = o.errors.first() {
                     return Err(Error::Input(e.clone()));
                 }
-                let on = o.device.clone().unwrap_or_else(|| label(target, opts).1);
                 let d = digest(&o);
-                live.push((target, on));
+                live.push((target, o.device.clone(), o.threads));
                 match &reference {
                     None => reference = Some((d, o)),
                     Some((r, _)) => identical &= *r == d,
@@ -135,8 +155,8 @@ pub fn run(
     // (wall, stages) per run.
     let mut samples: Vec<Vec<(f64, Stages)>> = vec![Vec::new(); live.len()];
     for round in 0..runs {
-        for (i, (target, _)) in live.iter().enumerate() {
-            progress(&format!("run {}/{runs}: {}", round + 1, label(target, opts).1));
+        for (i, (target, ..)) in live.iter().enumerate() {
+            progress(&format!("run {}/{runs}: {}", round + 1, label(target, opts)));
             let (o, wall) = once(inputs, opts, target)?;
             identical &= digest(&o) == ref_digest;
             samples[i].push((wall.as_secs_f64(), o.stages));
@@ -147,7 +167,7 @@ pub fn run(
     let mut rows: Vec<BenchRow> = live
         .iter()
         .zip(&samples)
-        .map(|((target, on), s)| {
+        .map(|((target, adapter, threads), s)| {
             let runs_s: Vec<f64> = s.iter().map(|x| x.0).collect();
             let med = median(&mut runs_s.clone());
             // Median of each named stage.
@@ -164,8 +184,12 @@ pub fn run(
                 })
                 .collect();
             BenchRow {
-                backend: label(target, opts).0,
-                on: on.clone(),
+                backend: match target {
+                    Target::Cpu { .. } => "cpu",
+                    Target::Gpu { .. } => "gpu",
+                },
+                adapter: adapter.clone(),
+                threads: *threads,
                 median_s: med,
                 mb_per_s: bytes as f64 / 1e6 / med,
                 tokens_per_s: tokens as f64 / med,
@@ -175,15 +199,15 @@ pub fn run(
             }
         })
         .collect();
-    let base = rows.iter().find(|r| r.backend == "cpu" && r.on == "1 thread").map(|r| r.median_s);
+    let base = rows.iter().find(|r| r.backend == "cpu" && r.threads == 1).map(|r| r.median_s);
     for r in &mut rows {
         r.speedup = base.map_or(0.0, |b| b / r.median_s);
     }
     Ok(BenchReport {
-        inputs: ref_outcome.documents,
+        files: ref_outcome.documents,
         bytes,
         tokens,
-        distinct: ref_outcome.table.len(),
+        distinct_words: ref_outcome.table.len(),
         runs,
         identical,
         rows,
@@ -191,13 +215,24 @@ pub fn run(
     })
 }
 
-fn label(target: &Target, opts: &Options) -> (String, String) {
+/// A target as progress lines name it.
+fn label(target: &Target, opts: &Options) -> String {
     match target {
         Target::Cpu { threads } => {
-            let n = if *threads == 0 { opts.threads() } else { *threads };
-            ("cpu".into(), if n == 1 { "1 thread".into() } else { format!("{n} threads") })
+            format!("cpu {}", threads_label(if *threads == 0 { opts.threads() } else { *threads }))
         }
-        Target::Gpu { .. } => ("gpu".into(), "gpu".into()),
+        Target::Gpu { .. } => "gpu".into(),
+    }
+}
+
+fn threads_label(n: usize) -> String {
+    if n == 1 { "1 thread".into() } else { format!("{n} threads") }
+}
+
+impl BenchRow {
+    /// What it ran on, for people: the adapter, or the CPU threads.
+    pub fn on(&self) -> String {
+        self.adapter.clone().unwrap_or_else(|| threads_label(self.threads))
     }
 }
 
@@ -207,10 +242,10 @@ impl BenchReport {
         writeln!(
             out,
             "input: {} file(s), {} bytes, {} tokens, {} distinct; median of {} runs after a warm-up; outputs {}",
-            self.inputs,
+            self.files,
             group_thousands(self.bytes),
             group_thousands(self.tokens),
-            group_thousands(self.distinct as u64),
+            group_thousands(self.distinct_words as u64),
             self.runs,
             if self.identical { "identical" } else { "DIFFER" }
         )?;
@@ -221,7 +256,7 @@ impl BenchReport {
         )?;
         for r in &self.rows {
             let stages: Vec<String> = r.stages.iter().map(|(n, s)| format!("{n} {s:.3}")).collect();
-            let on: String = r.on.chars().take(50).collect();
+            let on: String = r.on().chars().take(50).collect();
             writeln!(
                 out,
                 "{:<4} {:<50} {:>7.3} s {:>8.1} {:>9.2} {:>7.2}x  {}",

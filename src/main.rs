@@ -2,13 +2,14 @@
 
 mod cli;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     // SAFETY: called first thing, before any other thread exists.
     unsafe { gpucount::count::gpu::quiet_driver_environment() };
-    match cli::Cli::try_parse() {
+    let parsed = cli::command().try_get_matches().and_then(|m| cli::Cli::from_arg_matches(&m));
+    match parsed {
         Ok(args) => cli::main(args),
         Err(e) if !e.use_stderr() => {
             // --help, --version

@@ -186,35 +186,49 @@ fn cli_output_is_byte_identical_in_every_format() {
     if !gpu_available() {
         return;
     }
+    // The shipped sample, and a generated text with a large vocabulary.
     let data: PathBuf = concat!(env!("CARGO_MANIFEST_DIR"), "/data/sample").into();
-    for format in ["tsv", "csv", "table"] {
-        let run = |backend: &str| {
-            gpucount()
-                .arg(&data)
-                .args(["--backend", backend, "--format", format])
-                .assert()
-                .success()
-                .get_output()
-                .stdout
-                .clone()
-        };
-        assert_eq!(run("gpu"), run("cpu"), "{format}");
-    }
-    // JSON differs only in the backend it names.
-    let json = |backend: &str| {
-        let out = gpucount()
+    let d = Dir::new();
+    let zipf = d.write("zipf.txt", ZipfText { words: 100_000, ..Default::default() }.to_text());
+    let run = |backend: &str, format: &str| {
+        gpucount()
             .arg(&data)
-            .args(["--backend", backend, "--format", "json"])
+            .arg(&zipf)
+            .args(["--backend", backend, "--format", format])
             .assert()
             .success()
             .get_output()
             .stdout
-            .clone();
-        let mut v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-        v["summary"]["backend"] = "".into();
+            .clone()
+    };
+    for format in ["tsv", "csv", "table"] {
+        assert_eq!(run("gpu", format), run("cpu", format), "{format}");
+    }
+    // JSON and JSON Lines differ only in the backend their summary names.
+    let without_backend = |backend: &str, mut summary: serde_json::Value| {
+        let summary = summary.as_object_mut().unwrap();
+        assert_eq!(summary["backend"], backend);
+        assert_eq!(summary.contains_key("adapter"), backend == "gpu");
+        for key in ["backend", "reason", "adapter"] {
+            summary.remove(key);
+        }
+        serde_json::Value::Object(summary.clone())
+    };
+    let json = |backend: &str| {
+        let mut v: serde_json::Value = serde_json::from_slice(&run(backend, "json")).unwrap();
+        v["summary"] = without_backend(backend, v["summary"].take());
         v
     };
     assert_eq!(json("gpu"), json("cpu"));
+    let jsonl = |backend: &str| {
+        let out = run(backend, "jsonl");
+        let mut lines: Vec<serde_json::Value> =
+            std::str::from_utf8(&out).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let last = lines.last_mut().unwrap();
+        last["summary"] = without_backend(backend, last["summary"].take());
+        lines
+    };
+    assert_eq!(jsonl("gpu"), jsonl("cpu"));
 }
 
 #[test]

@@ -51,7 +51,7 @@ fn a_closed_stdout_ends_every_format_quietly() {
     let d = Dir::new();
     let text: String = (0..200_000).map(|i| format!("w{i} ")).collect();
     let f = d.write("big.txt", text);
-    for format in ["tsv", "csv", "json", "table"] {
+    for format in ["tsv", "csv", "json", "jsonl", "table"] {
         for target in ["", "-o /dev/stdout", "-o -"] {
             let out = bash(&format!(
                 "\"$G\" --format {format} {target} '{}' | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}",

@@ -12,8 +12,12 @@ mod faults;
 mod fuzz;
 #[cfg(all(feature = "gpu", feature = "cli"))]
 mod gpu;
+#[cfg(feature = "cli")]
+mod help;
 mod html;
 mod http_server;
+#[cfg(feature = "cli")]
+mod machine;
 mod ngrams;
 mod properties;
 #[cfg(feature = "cli")]

@@ -1,7 +1,8 @@
 //! clap definitions and their validation into the library's options. No
-//! other module sees clap.
+//! other module sees clap's parsing; [`super::help`] renders these
+//! definitions as completion scripts and the man page.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use gpucount::count::gpu::{AdapterChoice, Fault, GpuOptions};
 use gpucount::count::{BackendChoice, BackendConfig};
 use gpucount::decode::{EncodingChoice, MAX_TOKEN_BYTES};
@@ -15,8 +16,24 @@ use gpucount::tokenize::TokenPattern;
 use gpucount::{Error, KeyHash, Mode, Options, Tokenizer};
 use std::path::PathBuf;
 
+/// `--version`: the backends compiled in (the `gpu` cargo feature adds wgpu).
+#[cfg(feature = "gpu")]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (backends: cpu, gpu/wgpu)");
+#[cfg(not(feature = "gpu"))]
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (backends: cpu)");
+
+// Headings that group the options in --help and the man page.
+const INPUT: &str = "Input";
+const WORDS: &str = "What is counted";
+const OUTPUT: &str = "Output";
+const BACKEND: &str = "Backend";
+
 #[derive(Debug, Parser)]
-#[command(name = "gpucount", version, about = "Exact word frequencies, counted on the CPU or the GPU")]
+#[command(name = "gpucount", version = VERSION, about = "Exact word frequencies, counted on the CPU or the GPU")]
+#[command(long_about = "Exact word frequencies, counted on the CPU or the GPU.\n\n\
+    Counts every word (or n-gram) of files, directories, archives, URLs and standard input, \
+    exactly, and prints them most frequent first. The CPU counts on all its cores; a GPU counts \
+    in a compute shader (wgpu). Both print the same bytes.")]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Cli {
     #[command(subcommand)]
@@ -29,7 +46,8 @@ pub struct Cli {
 pub enum Command {
     /// List CPU cores and GPU adapters, and which backend `--backend auto` would use.
     Devices {
-        #[arg(long, value_enum, default_value_t = MachineFormat::Text)]
+        /// How to print the report.
+        #[arg(short, long, value_enum, default_value_t = MachineFormat::Text)]
         format: MachineFormat,
     },
     /// Time the same count on 1 CPU thread, all CPU threads and the GPU; check the outputs agree.
@@ -48,23 +66,50 @@ pub enum Command {
         /// Zipf exponent: a finite number, 0 or more.
         #[arg(long, default_value_t = 1.07, value_parser = parse_exponent)]
         exponent: f64,
+        /// Random seed: the same seed (and other values) gives the same text.
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Print a completion script for SHELL on stdout (see the README for where each shell looks).
+    Completions {
+        /// The shell to write a script for.
+        #[arg(value_enum)]
+        shell: ShellArg,
+    },
+    /// Print the manual page (roff) on stdout: `gpucount man > gpucount.1`.
+    Man,
+}
+
+/// The shells `completions` writes scripts for, and where each looks for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ShellArg {
+    /// Bash: save as ~/.local/share/bash-completion/completions/gpucount.
+    Bash,
+    /// Zsh: save as _gpucount in a directory of $fpath.
+    Zsh,
+    /// fish: save as ~/.config/fish/completions/gpucount.fish.
+    Fish,
+    /// PowerShell: add to $PROFILE.
+    Powershell,
+    /// Elvish: add to ~/.config/elvish/rc.elv.
+    Elvish,
 }
 
 /// Output of `devices` and `bench`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MachineFormat {
+    /// Lines for people.
     Text,
+    /// One pretty-printed object for machines.
     Json,
 }
 
 /// `--backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
-    /// A hardware GPU when there is one and the input is large enough, else the CPU.
+    /// A hardware GPU when there is one and the input is large enough (64 MiB), else the CPU.
     Auto,
+    /// The CPU: all threads (see --threads) tokenize and count.
     Cpu,
     /// The GPU, software adapters (lavapipe) included; fails if there is none.
     Gpu,
@@ -79,6 +124,8 @@ pub enum FormatArg {
     Csv,
     /// One object: `words` and a `summary`.
     Json,
+    /// JSON Lines: one object per row (as in json), then one `{"summary": ...}` line.
+    Jsonl,
     /// Aligned columns: rank, count, share of all tokens, word.
     Table,
 }
@@ -86,65 +133,68 @@ pub enum FormatArg {
 /// `--tokenizer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TokenizerArg {
-    /// Runs of letters, digits and marks.
+    /// Runs of letters, digits and marks; everything else separates.
     Words,
-    /// Runs of non-whitespace.
+    /// Runs of anything but whitespace (punctuation stays on words).
     Whitespace,
 }
 
 #[derive(Debug, Args)]
 pub struct CountArgs {
-    /// Files, directories (walked recursively, in sorted order) or `-` for stdin. None: stdin.
+    /// Files, directories (walked recursively, in sorted order), archives,
+    /// http(s) URLs, or `-` for stdin. None: stdin.
+    #[arg(value_name = "PATH|URL", value_hint = ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
-    /// Where to count.
-    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
-    pub backend: BackendArg,
+    /// Print only the N most frequent words (N at least 1; leave the option out to print all).
+    #[arg(short = 'n', long, value_name = "N", value_parser = at_least_one, help_heading = OUTPUT)]
+    pub top: Option<u64>,
+    /// Print only words seen at least N times.
+    #[arg(long, value_name = "N", default_value_t = 1, help_heading = OUTPUT)]
+    pub min_count: u64,
+    /// How to print the rows.
+    #[arg(short, long, value_enum, default_value_t = FormatArg::Tsv, help_heading = OUTPUT)]
+    pub format: FormatArg,
+    /// Add each row's share of all tokens and the cumulative share (coverage), in every format.
+    #[arg(long, help_heading = OUTPUT)]
+    pub share: bool,
+    /// Print rows by count (descending, ties by word), by document frequency
+    /// (with --doc-freq) or by word; --top keeps the most frequent either way.
+    #[arg(long, value_enum, default_value_t = SortArg::Count, help_heading = OUTPUT)]
+    pub sort: SortArg,
+    /// Print counts per document: `doc<TAB>word<TAB>count`, documents in input order.
+    #[arg(long, help_heading = OUTPUT)]
+    pub per_doc: bool,
+    /// With --per-doc: add tf-idf weights (scikit-learn's default: smooth idf, l2 norm per document).
+    #[arg(long, requires = "per_doc", help_heading = OUTPUT)]
+    pub tfidf: bool,
+    /// Add a column with the number of documents holding each term.
+    #[arg(long, help_heading = OUTPUT)]
+    pub doc_freq: bool,
+    /// Keep terms found in at least N documents (an integer), or in at least this share of them (0.0 to 1.0).
+    #[arg(long, value_name = "N|SHARE", value_parser = DfBound::parse, help_heading = OUTPUT)]
+    pub min_df: Option<DfBound>,
+    /// Keep terms found in at most N documents, or in at most this share of them.
+    #[arg(long, value_name = "N|SHARE", value_parser = DfBound::parse, help_heading = OUTPUT)]
+    pub max_df: Option<DfBound>,
+    /// Print a summary (inputs, sizes, backend, stage times, workers) on stderr.
+    #[arg(long, help_heading = OUTPUT)]
+    pub stats: bool,
+    /// Draw the rank-frequency curve (log-log, with the fitted Zipf line and
+    /// the top words labelled) to FILE (.svg or .png).
+    #[arg(long, value_name = "FILE", value_parser = plot_file, value_hint = ValueHint::FilePath, help_heading = OUTPUT)]
+    pub plot: Option<PathBuf>,
+    /// Write the counts to FILE (atomically: a temporary file renamed at the end).
+    #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath, help_heading = OUTPUT)]
+    pub output: Option<PathBuf>,
     #[command(flatten)]
     pub text: TextArgs,
     #[command(flatten)]
     pub keys: KeyArgs,
     #[command(flatten)]
     pub gpu: GpuArgs,
-    /// Print only the N most frequent words (N at least 1; leave the option out to print all).
-    #[arg(long, value_name = "N", value_parser = at_least_one)]
-    pub top: Option<u64>,
-    /// Print only words seen at least N times.
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub min_count: u64,
-    #[arg(long, value_enum, default_value_t = FormatArg::Tsv)]
-    pub format: FormatArg,
-    /// Add each row's share of all tokens and the cumulative share (coverage), in every format.
-    #[arg(long)]
-    pub share: bool,
-    /// Print rows by count (descending, ties by word), by document frequency
-    /// (with --doc-freq) or by word; --top keeps the most frequent either way.
-    #[arg(long, value_enum, default_value_t = SortArg::Count)]
-    pub sort: SortArg,
-    /// Print counts per document: `doc<TAB>word<TAB>count`, documents in input order.
-    #[arg(long)]
-    pub per_doc: bool,
-    /// With --per-doc: add tf-idf weights (scikit-learn's default: smooth idf, l2 norm per document).
-    #[arg(long, requires = "per_doc")]
-    pub tfidf: bool,
-    /// Add a column with the number of documents holding each term.
-    #[arg(long)]
-    pub doc_freq: bool,
-    /// Keep terms found in at least N documents (an integer), or in at least this share of them (0.0 to 1.0).
-    #[arg(long, value_name = "N|SHARE", value_parser = DfBound::parse)]
-    pub min_df: Option<DfBound>,
-    /// Keep terms found in at most N documents, or in at most this share of them.
-    #[arg(long, value_name = "N|SHARE", value_parser = DfBound::parse)]
-    pub max_df: Option<DfBound>,
-    /// Print a summary (inputs, sizes, backend, stage times, workers) on stderr.
-    #[arg(long)]
-    pub stats: bool,
-    /// Draw the rank-frequency curve (log-log, with the fitted Zipf line and
-    /// the top words labelled) to FILE (.svg or .png).
-    #[arg(long, value_name = "FILE", value_parser = plot_file)]
-    pub plot: Option<PathBuf>,
-    /// Write the counts to FILE (atomically: a temporary file renamed at the end).
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    /// Where to count.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto, help_heading = BACKEND, display_order = 0)]
+    pub backend: BackendArg,
     /// Lets `auto` use a software adapter at any input size (to test the fallback).
     #[arg(long, hide = true)]
     pub auto_software: bool,
@@ -153,7 +203,7 @@ pub struct CountArgs {
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Files or directories to count (stdin cannot be re-read).
-    #[arg(required = true)]
+    #[arg(required = true, value_name = "PATH", value_hint = ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
     /// Timed runs of each configuration (at least 1), after one warm-up run.
     #[arg(long, default_value_t = 5, value_parser = at_least_one)]
@@ -161,10 +211,11 @@ pub struct BenchArgs {
     /// Leave the GPU out.
     #[arg(long)]
     pub no_gpu: bool,
-    #[arg(long, value_enum, default_value_t = MachineFormat::Text)]
+    /// How to print the report.
+    #[arg(short, long, value_enum, default_value_t = MachineFormat::Text)]
     pub format: MachineFormat,
     /// Draw the configurations' throughput as bars to FILE (.svg or .png).
-    #[arg(long, value_name = "FILE", value_parser = plot_file)]
+    #[arg(long, value_name = "FILE", value_parser = plot_file, value_hint = ValueHint::FilePath)]
     pub plot: Option<PathBuf>,
     #[command(flatten)]
     pub text: TextArgs,
@@ -177,6 +228,7 @@ pub struct BenchArgs {
 #[derive(Debug, Args)]
 pub struct SentencesArgs {
     /// Files, directories, archives, URLs (`-` or none: stdin).
+    #[arg(value_name = "PATH|URL", value_hint = ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
     /// End sentences only at these characters (as a naive split('.') would),
     /// instead of at Unicode sentence boundaries (UAX #29).
@@ -218,6 +270,7 @@ impl SentencesArgs {
 
 /// What is counted: n-grams and which tokens (shared by counting and `bench`).
 #[derive(Debug, Args)]
+#[command(next_help_heading = WORDS)]
 pub struct KeyArgs {
     /// Count n-grams of N tokens, or of every size from N to M (`1-3`), 1 to 5;
     /// tokens joined by one space, never across documents.
@@ -247,24 +300,29 @@ pub struct KeyArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FormArg {
+    /// Canonical composition: a letter and its combining accent count as the accented letter.
     Nfc,
+    /// nfc, and compatibility characters folded (ligatures, full-width and superscript forms).
     Nfkc,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortArg {
+    /// Count, most frequent first; ties by word bytes.
     Count,
+    /// Document frequency, highest first (needs --doc-freq); ties by count, then word.
     Df,
+    /// Word bytes, ascending (as `sort | uniq -c` users expect).
     Word,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum WithinArg {
-    /// Only documents end n-grams.
+    /// n-grams may cross lines and sentences, never documents.
     Document,
-    /// Line breaks end n-grams too.
+    /// n-grams never cross a line break (LF, CR, VT, FF, NEL, U+2028, U+2029).
     Line,
-    /// Sentence boundaries end n-grams too (as `gpucount sentences` cuts them).
+    /// n-grams never cross a sentence boundary (as `gpucount sentences` cuts them).
     Sentence,
 }
 
@@ -308,61 +366,63 @@ impl KeyArgs {
 /// Which files are read and how text is tokenized (shared by counting and `bench`).
 #[derive(Debug, Args)]
 pub struct TextArgs {
+    /// `auto`: a byte order mark decides, else UTF-8 unless the first non-ASCII
+    /// bytes look like another encoding (detected); or a WHATWG label that
+    /// forces one (utf-8, windows-1252, utf-16le, iso-8859-1, ...).
+    #[arg(long, value_name = "auto|LABEL", default_value = "auto", help_heading = INPUT)]
+    pub encoding: String,
+    /// Walk hidden files and directories too.
+    #[arg(long, help_heading = INPUT)]
+    pub hidden: bool,
+    /// Do not honour .gitignore, .ignore and git's exclude files in walks.
+    #[arg(long, help_heading = INPUT)]
+    pub no_ignore: bool,
+    /// Count only walked files matching GLOB (gitignore syntax; `!GLOB` excludes). Repeatable.
+    #[arg(short = 'g', long = "glob", value_name = "GLOB", help_heading = INPUT)]
+    pub globs: Vec<String>,
+    /// Leave out walked files matching GLOB. Repeatable.
+    #[arg(long, value_name = "GLOB", help_heading = INPUT)]
+    pub exclude: Vec<String>,
+    /// Count walked files that look binary (skipped by default; named files are always read).
+    #[arg(long, help_heading = INPUT)]
+    pub binary: bool,
+    /// Count compressed files and archives as the bytes they are, instead of
+    /// decompressing them and reading archive members.
+    #[arg(long, help_heading = INPUT)]
+    pub raw: bool,
+    /// Count only the visible text of HTML documents (auto: .html/.htm/.xhtml
+    /// names, text/html downloads, and documents that start like HTML).
+    #[arg(long, value_enum, default_value_t = HtmlArg::Auto, value_name = "WHEN", help_heading = INPUT)]
+    pub html: HtmlArg,
+    /// Keep only the text of HTML elements matching this CSS selector
+    /// (e.g. 'p:not([class])').
+    #[arg(long, value_name = "CSS", help_heading = INPUT)]
+    pub select: Option<String>,
+    /// Download the URLs listed in FILE, one per line (`-`: stdin).
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, help_heading = INPUT)]
+    pub urls_from: Vec<PathBuf>,
+    /// Downloads at once.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = at_least_one, help_heading = INPUT)]
+    pub jobs: u64,
     /// What a token is.
-    #[arg(long, value_enum, default_value_t = TokenizerArg::Words)]
+    #[arg(long, value_enum, default_value_t = TokenizerArg::Words, help_heading = WORDS)]
     pub tokenizer: TokenizerArg,
     /// Count tokens as written instead of lowercased.
-    #[arg(long)]
+    #[arg(long, help_heading = WORDS)]
     pub keep_case: bool,
     /// Keep apostrophes and hyphens between two letters or digits inside
     /// words (don't, l'homme, saint-jacques); words tokenizer only.
-    #[arg(long)]
+    #[arg(long, help_heading = WORDS)]
     pub inner_punctuation: bool,
     /// Tokens are the matches of REGEX (Rust regex syntax, Unicode; one
     /// capturing group makes its text the token), sought in each run of
     /// non-whitespace after lowercasing, as scikit-learn's token_pattern
     /// (its default: '(?u)\b\w\w+\b'). Replaces --tokenizer.
-    #[arg(long, value_name = "REGEX", conflicts_with_all = ["tokenizer", "inner_punctuation"])]
+    #[arg(long, value_name = "REGEX", conflicts_with_all = ["tokenizer", "inner_punctuation"], help_heading = WORDS)]
     pub token_pattern: Option<String>,
-    /// `auto` or a WHATWG encoding label (utf-8, windows-1252, utf-16le, ...).
-    #[arg(long, default_value = "auto")]
-    pub encoding: String,
     /// Worker threads (0: one per logical core).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0, help_heading = BACKEND)]
     pub threads: usize,
-    /// Walk hidden files and directories too.
-    #[arg(long)]
-    pub hidden: bool,
-    /// Do not honour .gitignore, .ignore and git's exclude files in walks.
-    #[arg(long)]
-    pub no_ignore: bool,
-    /// Count only walked files matching GLOB (gitignore syntax; `!GLOB` excludes). Repeatable.
-    #[arg(short = 'g', long = "glob", value_name = "GLOB")]
-    pub globs: Vec<String>,
-    /// Leave out walked files matching GLOB. Repeatable.
-    #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
-    /// Count walked files that look binary (skipped by default; named files are always read).
-    #[arg(long)]
-    pub binary: bool,
-    /// Count compressed files and archives as the bytes they are, instead of
-    /// decompressing them and reading archive members.
-    #[arg(long)]
-    pub raw: bool,
-    /// Count only the visible text of HTML documents (auto: .html/.htm/.xhtml
-    /// names, text/html downloads, and documents that start like HTML).
-    #[arg(long, value_enum, default_value_t = HtmlArg::Auto, value_name = "WHEN")]
-    pub html: HtmlArg,
-    /// Keep only the text of HTML elements matching this CSS selector
-    /// (e.g. 'p:not([class])').
-    #[arg(long, value_name = "CSS")]
-    pub select: Option<String>,
-    /// Download the URLs listed in FILE, one per line (`-`: stdin).
-    #[arg(long, value_name = "FILE")]
-    pub urls_from: Vec<PathBuf>,
-    /// Downloads at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = at_least_one)]
-    pub jobs: u64,
     // Test hooks: force collisions and tiny chunks.
     #[arg(long, hide = true)]
     pub weak_hash_bits: Option<u32>,
@@ -374,8 +434,11 @@ pub struct TextArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HtmlArg {
+    /// HTML when the name (.html, .htm, .xhtml), the download's type or the first bytes say so.
     Auto,
+    /// Read every document as HTML.
     Always,
+    /// Count HTML as plain text, tags included.
     Never,
 }
 
@@ -383,7 +446,7 @@ pub enum HtmlArg {
 #[derive(Debug, Args)]
 pub struct GpuArgs {
     /// GPU adapter by index or name (see `gpucount devices`).
-    #[arg(long, value_name = "NAME_OR_INDEX")]
+    #[arg(long, value_name = "NAME_OR_INDEX", help_heading = BACKEND)]
     pub adapter: Option<String>,
     #[arg(long, hide = true)]
     pub gpu_table_slots: Option<u32>,
@@ -449,6 +512,7 @@ impl From<FormatArg> for Format {
             FormatArg::Tsv => Format::Tsv,
             FormatArg::Csv => Format::Csv,
             FormatArg::Json => Format::Json,
+            FormatArg::Jsonl => Format::Jsonl,
             FormatArg::Table => Format::Table,
         }
     }

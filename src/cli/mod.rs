@@ -1,10 +1,12 @@
 //! The command line: parse, validate once ([`args`]), run the library, print.
 
 mod args;
+mod help;
 mod output;
 mod progress;
 
 pub use args::Cli;
+pub use help::command;
 
 use args::{BenchArgs, Command, Config, MachineFormat, SentencesArgs};
 use gpucount::count::select::{self, Devices};
@@ -13,7 +15,7 @@ use gpucount::pipeline::{self, Options};
 use gpucount::source::Operand;
 use gpucount::{bench, report};
 use serde::Serialize;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
 
 /// Runs the parsed command line; returns the process exit status.
@@ -27,11 +29,19 @@ pub fn main(cli: Cli) -> ExitCode {
             let mut out = io::BufWriter::new(io::stdout().lock());
             report_status(recipe.write(&mut out).and_then(|()| out.flush()))
         }
+        Some(Command::Completions { shell }) => report_status(print(&help::completions(shell))),
+        Some(Command::Man) => report_status(help::man_page().and_then(|page| print(&page))),
         None => match cli.count.config() {
             Ok(config) => count_command(config),
             Err(e) => fail(&e, 2),
         },
     }
+}
+
+/// Writes `bytes` to stdout.
+fn print(bytes: &[u8]) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(bytes).and_then(|()| out.flush())
 }
 
 fn report_status(r: io::Result<()>) -> ExitCode {
@@ -159,8 +169,12 @@ fn bench(args: &BenchArgs) -> ExitCode {
     if !args.no_gpu {
         targets.push(bench::Target::Gpu { adapter: args.gpu.adapter(), options: args.gpu.options() });
     }
+    // Progress is for someone watching: a log or a script gets the report alone.
+    let watched = io::stderr().is_terminal();
     let mut progress = |msg: &str| {
-        let _ = writeln!(io::stderr().lock(), "bench: {msg}");
+        if watched {
+            let _ = writeln!(io::stderr().lock(), "bench: {msg}");
+        }
     };
     let report = match bench::run(&operands, &options, &targets, args.runs as usize, &mut progress) {
         Ok(r) => r,
@@ -180,7 +194,7 @@ fn bench(args: &BenchArgs) -> ExitCode {
     }
     if let Some(path) = &args.plot {
         let bars: Vec<(String, f64)> =
-            report.rows.iter().map(|r| (format!("{} {}", r.backend, r.on), r.mb_per_s)).collect();
+            report.rows.iter().map(|r| (format!("{} {}", r.backend, r.on()), r.mb_per_s)).collect();
         let runs = if report.runs == 1 { "1 run".to_string() } else { format!("median of {} runs", report.runs) };
         let title = format!("gpucount bench: {} bytes, {runs}", report::group_thousands(report.bytes));
         let plot = gpucount::plot::Bars { title, unit: "MB/s".into(), bars: &bars };

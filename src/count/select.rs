@@ -54,6 +54,23 @@ pub enum Plan {
     },
 }
 
+impl Plan {
+    /// `"cpu"` or `"gpu"`: what machines read (the JSON summary, `bench`).
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Plan::Cpu { .. } => "cpu",
+            Plan::Gpu { .. } => "gpu",
+        }
+    }
+
+    /// Why this backend was chosen, in words.
+    pub fn reason(&self) -> &str {
+        match self {
+            Plan::Cpu { reason } | Plan::Gpu { reason, .. } => reason,
+        }
+    }
+}
+
 impl fmt::Display for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -196,8 +196,10 @@ pub struct Outcome {
     /// Walked files skipped as binary, and FIFOs, sockets and devices skipped in walks.
     pub skipped_binary: usize,
     pub skipped_special: usize,
-    /// Where it was counted and why ("cpu: ...", "gpu: ...").
+    /// Where it was counted and why ("cpu: ...", "gpu: ..."): `plan` in one line, for people.
     pub backend: String,
+    /// The backend that counted and why, as separate values for machines.
+    pub plan: Plan,
     /// The GPU adapter, when the GPU counted.
     pub device: Option<String>,
     /// Run-level warnings (the GPU failed and the CPU recounted).
@@ -418,6 +420,7 @@ fn execute<B: Backend>(
         skipped_binary: read.binary,
         skipped_special: read.special,
         backend: plan.to_string(),
+        plan: plan.clone(),
         device: None,
         warnings: Vec::new(),
         notes: finished.notes,

@@ -7,7 +7,7 @@
 //! number of documents counted, `tfidf(t, d) = count(t, d) * idf(t)`, then
 //! each document's weights divided by their Euclidean norm.
 
-use super::{Format, ReportOptions, SortBy, csv_io};
+use super::{Format, ReportOptions, SortBy, csv_io, json};
 use crate::keys::split_doc_key;
 use crate::pipeline::Outcome;
 use crate::table::CountTable;
@@ -181,15 +181,17 @@ fn per_document(
             }
             w.flush()?;
         }
-        Format::Json => {
+        Format::Json => json::object(out, "documents", &groups, outcome)?,
+        Format::Jsonl => {
+            /// A per-document row on a line of its own names its document.
             #[derive(Serialize)]
-            struct Doc<'a> {
-                documents: Vec<DocGroup<'a>>,
-                summary: super::Summary<'a>,
+            struct Line<'a> {
+                doc: &'a str,
+                #[serde(flatten)]
+                row: &'a DocRow<'a>,
             }
-            let doc = Doc { documents: groups, summary: super::Summary::of(outcome) };
-            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
-            writeln!(out)?;
+            let lines = groups.iter().flat_map(|g| g.words.iter().map(|row| Line { doc: g.doc, row }));
+            json::lines(out, lines, outcome)?;
         }
     }
     out.flush()
@@ -259,16 +261,8 @@ fn corpus(
             }
             w.flush()?;
         }
-        Format::Json => {
-            #[derive(Serialize)]
-            struct Doc<'a> {
-                words: Vec<DfRow<'a>>,
-                summary: super::Summary<'a>,
-            }
-            let doc = Doc { words: rows, summary: super::Summary::of(outcome) };
-            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
-            writeln!(out)?;
-        }
+        Format::Json => json::object(out, "words", &rows, outcome)?,
+        Format::Jsonl => json::lines(out, &rows, outcome)?,
     }
     out.flush()
 }

@@ -1,8 +1,9 @@
-//! Reports: ordering rows and writing them as TSV, CSV, JSON or a table, and
-//! the `--stats` summary.
+//! Reports: ordering rows and writing them as TSV, CSV, JSON, JSON Lines or
+//! a table, and the `--stats` summary.
 
 mod corpus;
 mod docs;
+mod json;
 mod stats;
 
 pub use corpus::{CorpusStats, ZIPF_RANKS, ZipfFit};
@@ -81,6 +82,8 @@ pub enum Format {
     Csv,
     /// One object: `words` (word, count) and a `summary`.
     Json,
+    /// JSON Lines: one object per row (as in `Json`), then a `{"summary": ...}` line.
+    Jsonl,
     /// Aligned columns for people: rank, count, share of all tokens, word.
     Table,
 }
@@ -104,47 +107,6 @@ fn shares(rows: &[(&str, u64)], total: u64) -> Vec<(f64, f64)> {
             if total == 0 { (0.0, 0.0) } else { (n as f64 / total as f64, sum as f64 / total as f64) }
         })
         .collect()
-}
-
-/// The run summary in JSON output.
-#[derive(Serialize)]
-struct Summary<'a> {
-    files: usize,
-    bytes: u64,
-    tokens: u64,
-    distinct_words: usize,
-    backend: &'a str,
-    /// Per-input problems, with names exactly as given (and their bytes when not UTF-8).
-    problems: Vec<Problem<'a>>,
-    /// Of the corpus table (left out for per-document tables).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    corpus: Option<CorpusStats>,
-}
-
-impl<'a> Summary<'a> {
-    fn of(outcome: &'a Outcome) -> Summary<'a> {
-        Summary {
-            files: outcome.documents,
-            bytes: outcome.bytes,
-            tokens: outcome.table.total(),
-            distinct_words: outcome.table.len(),
-            backend: &outcome.backend,
-            problems: outcome
-                .errors
-                .iter()
-                .map(|e| Problem { input: &e.input, input_bytes: e.input_bytes.as_deref(), reason: &e.reason })
-                .collect(),
-            corpus: (!outcome.per_doc).then(|| CorpusStats::of(&outcome.table)),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Problem<'a> {
-    input: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    input_bytes: Option<&'a [u8]>,
-    reason: &'a str,
 }
 
 /// Writes `rows` (already in report order) of `outcome` to `out`.
@@ -179,28 +141,18 @@ pub fn write_rows(
             }
             w.flush()?;
         }
-        Format::Json => {
-            #[derive(Serialize)]
-            struct Doc<'a> {
-                words: Vec<Row<'a>>,
-                summary: Summary<'a>,
+        Format::Json | Format::Jsonl => {
+            let json_rows = rows.iter().zip(&shares).map(|(&(word, count), &(share, cumulative))| Row {
+                word,
+                count,
+                share: opts.share.then_some(share),
+                cumulative: opts.share.then_some(cumulative),
+            });
+            if opts.format == Format::Json {
+                json::object(out, "words", &json_rows.collect::<Vec<_>>(), outcome)?;
+            } else {
+                json::lines(out, json_rows, outcome)?;
             }
-            let doc = Doc {
-                words: rows
-                    .iter()
-                    .zip(&shares)
-                    .map(|(&(word, count), &(share, cumulative))| Row {
-                        word,
-                        count,
-                        share: opts.share.then_some(share),
-                        cumulative: opts.share.then_some(cumulative),
-                    })
-                    .collect(),
-                summary: Summary::of(outcome),
-            };
-            // io::Error::from keeps an I/O error's kind (a closed pipe stays BrokenPipe).
-            serde_json::to_writer_pretty(&mut *out, &doc).map_err(io::Error::from)?;
-            writeln!(out)?;
         }
         Format::Table => write_table(out, rows, &shares, opts.share)?,
     }
@@ -241,13 +193,14 @@ pub fn group_thousands(n: u64) -> String {
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Tsv, Format::Csv, Format::Json, Format::Table];
+    pub const ALL: [Format; 5] = [Format::Tsv, Format::Csv, Format::Json, Format::Jsonl, Format::Table];
 
     pub fn name(self) -> &'static str {
         match self {
             Format::Tsv => "tsv",
             Format::Csv => "csv",
             Format::Json => "json",
+            Format::Jsonl => "jsonl",
             Format::Table => "table",
         }
     }
