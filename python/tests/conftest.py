@@ -10,12 +10,19 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+from hypothesis.database import DirectoryBasedExampleDatabase
 
 import gpucount
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 IN_CI = os.environ.get("CI") == "true"
+
+# Hypothesis keeps the examples it found under target/, not in the checkout.
+if (ROOT / "target").is_dir():
+    settings.register_profile("gpucount", database=DirectoryBasedExampleDatabase(str(ROOT / "target" / "hypothesis")))
+    settings.load_profile("gpucount")
 
 
 def skip_or_fail(reason: str) -> None:
