@@ -21,7 +21,7 @@ use gpucount::report::{self, DfBound, DocOptions, Format, ReportOptions, SortBy}
 use gpucount::source::fetch::FetchOptions;
 use gpucount::source::{Operand, WalkOptions};
 use gpucount::table::sort_rows;
-use gpucount::{Error, Mode, Options, Outcome, Tokenizer, pipeline};
+use gpucount::{Counter, Error, Mode, Options, Outcome, Tokenizer};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -353,8 +353,12 @@ struct Made {
     warnings: Vec<String>,
 }
 
-fn make(operands: Vec<Operand>, options: &Options, report: &ReportOptions) -> Result<Made, Error> {
-    let mut outcome = pipeline::count(operands, options)?;
+fn make(operands: Vec<Operand>, options: Options, report: &ReportOptions) -> Result<Made, Error> {
+    let mut counter = Counter::new(options);
+    for operand in operands {
+        counter.push(operand);
+    }
+    let mut outcome = counter.count()?;
     let rows = match &report.docs {
         Some(docs) => docs_rows(&mut outcome, report, docs)?,
         None => corpus_rows(&outcome, report),
@@ -437,7 +441,7 @@ fn _count(py: Python<'_>, inputs: Vec<PathBuf>, texts: Vec<(String, TextArg)>, s
     }));
     let cancel = Arc::new(AtomicBool::new(false));
     options.cancel = Some(cancel.clone());
-    let made = detached(py, cancel, move || make(operands, &options, &report))?.map_err(to_py)?;
+    let made = detached(py, cancel, move || make(operands, options, &report))?.map_err(to_py)?;
     Ok(Counts { made })
 }
 
