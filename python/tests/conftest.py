@@ -10,8 +10,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
-from hypothesis.database import DirectoryBasedExampleDatabase
 
 import gpucount
 
@@ -19,10 +17,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample"
 IN_CI = os.environ.get("CI") == "true"
 
-# Hypothesis keeps the examples it found under target/, not in the checkout.
+# Hypothesis keeps its files (examples found, Unicode tables) under target/,
+# not in the checkout.
 if (ROOT / "target").is_dir():
-    settings.register_profile("gpucount", database=DirectoryBasedExampleDatabase(str(ROOT / "target" / "hypothesis")))
-    settings.load_profile("gpucount")
+    try:
+        from hypothesis.configuration import set_hypothesis_home_dir
+    except ImportError:  # another Hypothesis: its default, .hypothesis/ in the working directory
+        pass
+    else:
+        set_hypothesis_home_dir(ROOT / "target" / "hypothesis")
 
 
 def skip_or_fail(reason: str) -> None:
