@@ -1,5 +1,6 @@
 //! A counter that code pushes documents into: the library's front door, and
-//! what the command line, and later the Python package and the cluster, drive.
+//! what the command line and the Python package (`python/`), and later the
+//! cluster, drive.
 
 use super::{Options, Outcome, count};
 use crate::error::Error;

@@ -109,6 +109,12 @@ fn shares(rows: &[(&str, u64)], total: u64) -> Vec<(f64, f64)> {
         .collect()
 }
 
+/// The run summary that `--format json` prints under `summary`, as JSON text
+/// (for bindings, which show the same fields as the command line).
+pub fn summary_json(outcome: &Outcome) -> String {
+    serde_json::to_string(&json::Summary::of(outcome)).unwrap_or_else(|_| "{}".into())
+}
+
 /// Writes `rows` (already in report order) of `outcome` to `out`.
 pub fn write_rows(
     out: &mut dyn Write,

@@ -616,7 +616,7 @@ mod tests {
         assert_eq!(count["Params"] as usize, std::mem::size_of::<Params>());
         // The host counter block is padded to 32 bytes; the shader uses its first five words.
         assert_eq!(count["Counters"], 20);
-        assert!(COUNTERS_BYTES >= 20);
+        const { assert!(COUNTERS_BYTES >= 20) };
         let args = struct_sizes(ARGS_SHADER);
         assert_eq!(args["Counters"], count["Counters"], "finalize_args.wgsl reads count.wgsl's counters");
     }
