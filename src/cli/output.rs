@@ -23,7 +23,7 @@ pub fn clean_up_on_signals() {
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
     std::thread::spawn(move || {
         if let Some(sig) = signals.forever().next() {
-            if let Some(p) = PENDING.lock().ok().and_then(|mut p| p.take()) {
+            if let Some(p) = PENDING.lock().unwrap_or_else(|e| e.into_inner()).take() {
                 let _ = std::fs::remove_file(p);
             }
             std::process::exit(128 + sig);
@@ -59,10 +59,15 @@ fn replace(target: &Path, outcome: &mut Outcome, config: &Config) -> io::Result<
         Ok(m) => m.permissions().mode() & 0o7777,
         Err(_) => 0o666 & !umask(),
     };
-    let tmp = tempfile::Builder::new().prefix(".gpucount-").tempfile_in(dir).map_err(plain)?;
-    if let Ok(mut p) = PENDING.lock() {
+    // The handler waits for this lock: a signal that comes as the file is
+    // created (or renamed, below) still finds its name.
+    let pending = || PENDING.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = {
+        let mut p = pending();
+        let tmp = tempfile::Builder::new().prefix(".gpucount-").tempfile_in(dir).map_err(plain)?;
         *p = Some(tmp.path().to_path_buf());
-    }
+        tmp
+    };
     let written = (|| {
         tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
         let mut out = io::BufWriter::new(tmp.as_file());
@@ -71,10 +76,9 @@ fn replace(target: &Path, outcome: &mut Outcome, config: &Config) -> io::Result<
         drop(out);
         tmp.as_file().sync_all()
     })();
+    let mut p = pending();
     let result = written.and_then(|()| tmp.persist(target).map(drop).map_err(|e| plain(e.error)));
-    if let Ok(mut p) = PENDING.lock() {
-        *p = None;
-    }
+    *p = None;
     result
 }
 
