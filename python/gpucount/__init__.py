@@ -396,7 +396,7 @@ def count(
         inside words (``don't``, ``saint-jacques``).
       token_pattern: tokens are the matches of this regular expression (Rust
         ``regex`` syntax), as scikit-learn's ``token_pattern`` (its default
-        is ``r"(?u)\b\w\w+\b"``); one capturing group makes its text the
+        is ``r"(?u)\\b\\w\\w+\\b"``); one capturing group makes its text the
         token. Matches are sought in each run of non-whitespace, lowercased
         first unless ``keep_case``. Replaces ``tokenizer``.
       encoding: ``"auto"`` (BOM, UTF-8, or a detected legacy encoding) or a
