@@ -258,14 +258,84 @@ pub fn sort_rows(mut rows: Vec<(&str, u64)>, top: Option<usize>) -> Vec<(&str, u
             rows.truncate(k);
         }
     }
-    rows.sort_unstable_by(order);
-    rows
+    sort_keyed(rows, |&(_, n)| !n)
 }
+
+/// Puts rows in the order of their token bytes.
+pub fn sort_rows_by_word(rows: Vec<(&str, u64)>) -> Vec<(&str, u64)> {
+    sort_keyed(rows, |_| 0)
+}
+
+/// Sorts rows by `first` (ascending), then token bytes. Each row is sorted
+/// with its token's first 8 bytes beside it, so most comparisons never
+/// reach the token itself (scattered over the table's memory); a large
+/// vocabulary sorts on every core.
+fn sort_keyed<'a>(rows: Vec<(&'a str, u64)>, first: impl Fn(&(&str, u64)) -> u64) -> Vec<(&'a str, u64)> {
+    // Big-endian and zero-padded: prefixes that differ order as the bytes do.
+    let prefix = |w: &str| {
+        let mut p = [0u8; 8];
+        let n = w.len().min(8);
+        p[..n].copy_from_slice(&w.as_bytes()[..n]);
+        u64::from_be_bytes(p)
+    };
+    let mut keyed: Vec<(u64, u64, &str, u64)> = rows.iter().map(|r| (first(r), prefix(r.0), r.0, r.1)).collect();
+    drop(rows);
+    let order = |a: &(u64, u64, &str, u64), b: &(u64, u64, &str, u64)| {
+        (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.as_bytes().cmp(b.2.as_bytes()))
+    };
+    if keyed.len() >= PARALLEL_SORT_ROWS {
+        use rayon::slice::ParallelSliceMut;
+        keyed.par_sort_unstable_by(order);
+    } else {
+        keyed.sort_unstable_by(order);
+    }
+    keyed.into_iter().map(|(_, _, w, n)| (w, n)).collect()
+}
+
+/// Rows from which sorting runs on every core (fewer sort faster on one).
+const PARALLEL_SORT_ROWS: usize = 1 << 16;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::keys::{KeySink, TokenBatch};
+
+    /// Words that share 8-byte prefixes, hold NULs or are prefixes of each
+    /// other, with counts drawn from a few values (so ties are common).
+    fn tricky_rows(n: usize, seed: u64) -> Vec<(String, u64)> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let pieces = ["a", "ab", "abcdefgh", "\0", "é", "z", "abcdefgh\0", "ñandú"];
+        (0..n)
+            .map(|_| {
+                let word: String =
+                    (0..rng.random_range(0..4)).map(|_| pieces[rng.random_range(0..pieces.len())]).collect();
+                (word, rng.random_range(1..5u64))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn keyed_sorts_equal_a_plain_sort_on_one_core_and_on_all() {
+        for (n, seed) in [(0, 1), (1, 2), (500, 3), (PARALLEL_SORT_ROWS + 5000, 4)] {
+            let owned = tricky_rows(n, seed);
+            let rows: Vec<(&str, u64)> = owned.iter().map(|(w, c)| (w.as_str(), *c)).collect();
+            let mut by_count = rows.clone();
+            by_count.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
+            assert_eq!(sort_rows(rows.clone(), None), by_count, "{n} rows");
+            for top in [0, 1, 7, n] {
+                assert_eq!(sort_rows(rows.clone(), Some(top)), by_count[..top.min(n)], "{n} rows, top {top}");
+            }
+            let mut by_word = rows.clone();
+            by_word.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(&b.1)));
+            let got = sort_rows_by_word(rows);
+            assert!(got.windows(2).all(|w| w[0].0.as_bytes() <= w[1].0.as_bytes()), "{n} rows by word");
+            // The same rows (a table has each word once; these may repeat one).
+            let mut same = got.clone();
+            same.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(&b.1)));
+            assert_eq!(same, by_word, "{n} rows by word");
+        }
+    }
 
     #[test]
     fn a_token_of_four_gibibytes_is_counted_exactly() {

@@ -143,7 +143,11 @@ fn build(spec: &Spec) -> PyResult<(Options, ReportOptions)> {
     walk.check().map_err(|e| bad(e.to_string()))?;
 
     let (min, max) = Grams::parse(&spec.ngram).map_err(|e| bad(format!("ngram={:?}: {e}", spec.ngram)))?;
-    let within = pick("within", &spec.within, &[("document", Within::Document), ("line", Within::Line), ("sentence", Within::Sentence)])?;
+    let within = pick(
+        "within",
+        &spec.within,
+        &[("document", Within::Document), ("line", Within::Line), ("sentence", Within::Sentence)],
+    )?;
     let grams = Grams { min, max, within };
     let form = match spec.normalize.as_deref() {
         None => None,

@@ -11,7 +11,7 @@ pub use docs::{DfBound, DocOptions};
 pub use stats::{peak_resident_bytes, write_stats};
 
 use crate::pipeline::Outcome;
-use crate::table::sort_rows;
+use crate::table::{sort_rows, sort_rows_by_word};
 use serde::Serialize;
 use std::io::{self, Write};
 use std::time::Instant;
@@ -61,10 +61,12 @@ pub fn write(out: &mut dyn Write, outcome: &mut Outcome, opts: &ReportOptions) -
         let rows = outcome.table.rows(opts.min_count.max(1));
         let resolve = t_resolve.elapsed();
         let t_output = Instant::now();
-        let mut rows = sort_rows(rows, opts.top);
-        if opts.sort == SortBy::Word {
-            rows.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        }
+        let rows = match (opts.sort, opts.top) {
+            (SortBy::Count, top) => sort_rows(rows, top),
+            (SortBy::Word, None) => sort_rows_by_word(rows),
+            // The most frequent first, then printed by word.
+            (SortBy::Word, top) => sort_rows_by_word(sort_rows(rows, top)),
+        };
         (write_rows(out, outcome, &rows, opts), resolve, t_output)
     };
     outcome.stages.resolve = resolve;
@@ -124,13 +126,10 @@ pub fn write_rows(
 ) -> io::Result<()> {
     let shares = shares(rows, outcome.table.total());
     match opts.format {
+        Format::Tsv if !opts.share => write_tsv(out, rows)?,
         Format::Tsv => {
             for ((word, count), (share, cumulative)) in rows.iter().zip(&shares) {
-                if opts.share {
-                    writeln!(out, "{word}\t{count}\t{share:.6}\t{cumulative:.6}")?;
-                } else {
-                    writeln!(out, "{word}\t{count}")?;
-                }
+                writeln!(out, "{word}\t{count}\t{share:.6}\t{cumulative:.6}")?;
             }
         }
         Format::Csv => {
@@ -163,6 +162,25 @@ pub fn write_rows(
         Format::Table => write_table(out, rows, &shares, opts.share)?,
     }
     out.flush()
+}
+
+/// `word<TAB>count` lines, the most common output: built in a buffer of
+/// their own (no formatting machinery, one write per 64 KiB), since a large
+/// vocabulary prints millions of them.
+fn write_tsv(out: &mut dyn Write, rows: &[(&str, u64)]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(1 << 16);
+    let mut digits = itoa::Buffer::new();
+    for &(word, count) in rows {
+        buf.extend_from_slice(word.as_bytes());
+        buf.push(b'\t');
+        buf.extend_from_slice(digits.format(count).as_bytes());
+        buf.push(b'\n');
+        if buf.len() >= (1 << 16) - 256 {
+            out.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)
 }
 
 fn csv_io(e: csv::Error) -> io::Error {
