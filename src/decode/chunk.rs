@@ -17,8 +17,9 @@ pub struct Chunk {
     /// with (empty for words, and at a document's start); within sentences,
     /// the unfinished sentence before it.
     pub context: String,
-    /// The document's last chunk (with n-grams within sentences, it may be
-    /// empty and only end the context's sentence).
+    /// Ends its document. With n-grams within sentences a document always
+    /// ends so (with an empty chunk if need be: it ends the context's
+    /// sentence); otherwise a document's text may end without it.
     pub last: bool,
 }
 
