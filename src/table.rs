@@ -270,7 +270,7 @@ pub fn sort_rows_by_word(rows: Vec<(&str, u64)>) -> Vec<(&str, u64)> {
 /// with its token's first 8 bytes beside it, so most comparisons never
 /// reach the token itself (scattered over the table's memory); a large
 /// vocabulary sorts on every core.
-fn sort_keyed<'a>(rows: Vec<(&'a str, u64)>, first: impl Fn(&(&str, u64)) -> u64) -> Vec<(&'a str, u64)> {
+fn sort_keyed(rows: Vec<(&str, u64)>, first: impl Fn(&(&str, u64)) -> u64) -> Vec<(&str, u64)> {
     // Big-endian and zero-padded: prefixes that differ order as the bytes do.
     let prefix = |w: &str| {
         let mut p = [0u8; 8];
