@@ -130,3 +130,25 @@ fn bitmap_and_lowercase_table_match_the_definitions() {
         assert_eq!(String::from_utf8(fast).unwrap(), c.to_lowercase().collect::<String>(), "U+{cp:04X}");
     }
 }
+
+#[test]
+fn tokens_are_the_same_at_every_alignment() {
+    let text = "Ab9 x\u{e9}t\u{e9}  \u{3b4}\u{3c1}\u{3cc}\u{3bc}o\u{3c2}\tword_WORD\r\nlonglonglongword \u{4f60}\u{597d}! 12345678901234567 a\u{301}b";
+    for pad in 0..9 {
+        let padded = format!("{}{text}", " ".repeat(pad));
+        for mode in [Mode::Words, Mode::Whitespace] {
+            let reference: Vec<String> = {
+                let mut counts = Vec::new();
+                let t = Tokenizer { mode: mode.clone(), ..Tokenizer::default() };
+                for (w, n) in crate::count::naive::count(&padded, &t) {
+                    counts.extend(std::iter::repeat_n(w, n as usize));
+                }
+                counts.sort();
+                counts
+            };
+            let mut got = toks(mode.clone(), false, &padded);
+            got.sort();
+            assert_eq!(got, reference, "{mode:?} after {pad} spaces");
+        }
+    }
+}
