@@ -4,7 +4,8 @@
 //! Its JSON names things as the count's JSON summary does (`files`, `bytes`,
 //! `tokens`, `distinct_words`, `backend`, `adapter`), so one script reads both.
 
-use crate::count::gpu::{AdapterChoice, GpuOptions};
+use crate::count::calibration::Calibration;
+use crate::count::gpu::{AdapterChoice, AdapterReport, GpuOptions};
 use crate::count::{BackendChoice, BackendConfig};
 use crate::error::Error;
 use crate::pipeline::{Options, Outcome, Stages, count};
@@ -13,6 +14,23 @@ use crate::source::Operand;
 use serde::Serialize;
 use std::io::{self, Write};
 use std::time::{Duration, Instant};
+
+/// The calibration this report measured for `adapter`: its GPU row against
+/// the CPU row with the most threads. None if the GPU did not run.
+pub fn calibration(report: &BenchReport, adapter: &AdapterReport) -> Option<Calibration> {
+    let gpu = report.rows.iter().find(|r| r.backend == "gpu")?;
+    let cpu = report.rows.iter().filter(|r| r.backend == "cpu").max_by_key(|r| r.threads)?;
+    Some(Calibration {
+        adapter: adapter.name.clone(),
+        backend: adapter.backend.clone(),
+        driver: adapter.driver.clone(),
+        driver_info: adapter.driver_info.clone(),
+        bytes: report.bytes,
+        cpu_threads: cpu.threads,
+        cpu_mb_per_s: cpu.mb_per_s,
+        gpu_mb_per_s: gpu.mb_per_s,
+    })
+}
 
 /// One configuration to time.
 #[derive(Debug, Clone)]

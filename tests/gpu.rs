@@ -369,3 +369,38 @@ fn gpu_counts_the_same_ngrams_and_filtered_tokens() {
         }
     }
 }
+
+#[test]
+fn bench_calibrates_the_adapter_it_ran_and_auto_reads_it() {
+    if !gpu_available() {
+        return;
+    }
+    let d = Dir::new();
+    let f = d.write("z.txt", ZipfText { words: 5_000, ..ZipfText::default() }.to_text());
+    let file = d.path().join("config/calibration.json");
+    let out = gpucount()
+        .env("GPUCOUNT_CALIBRATION", &file)
+        .args(["bench", "--runs", "1", "--calibrate"])
+        .arg(&f)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("bench: calibration saved to"));
+    let said = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    let entry = &saved["adapters"][0];
+    assert_eq!(saved["version"], 1);
+    assert_eq!(entry["bytes"].as_u64(), Some(std::fs::metadata(&f).unwrap().len()));
+    assert!(entry["gpu_mb_per_s"].as_f64().unwrap() > 0.0 && entry["cpu_mb_per_s"].as_f64().unwrap() > 0.0);
+    assert!(said.contains(entry["adapter"].as_str().unwrap()), "{said}");
+    // A second calibration of the same adapter replaces the first.
+    gpucount()
+        .env("GPUCOUNT_CALIBRATION", &file)
+        .args(["bench", "--runs", "1", "--calibrate"])
+        .arg(&f)
+        .assert()
+        .success();
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(saved["adapters"].as_array().unwrap().len(), 1);
+    // Nothing to calibrate without the GPU.
+    gpucount().args(["bench", "--calibrate", "--no-gpu"]).arg(&f).assert().code(2);
+}

@@ -422,8 +422,9 @@ def count(
         select: a CSS selector whose elements' text alone is counted.
       urls_from: files listing URLs, one a line. jobs: downloads at once.
 
-    Where: backend ``"auto"`` (a hardware GPU for inputs of 64 MiB or more,
-    else the CPU), ``"cpu"`` or ``"gpu"`` (any adapter, software ones
+    Where: backend ``"auto"`` (the CPU, unless a hardware GPU calibrated by
+    ``gpucount bench --calibrate`` was faster on an input this large),
+    ``"cpu"`` or ``"gpu"`` (any adapter, software ones
     included; ``GpuError`` if none can be used); adapter: index or name from
     ``devices()``; threads: worker threads (``None``: one per core).
 

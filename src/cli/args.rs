@@ -107,7 +107,7 @@ pub enum MachineFormat {
 /// `--backend`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
-    /// A hardware GPU when there is one and the input is large enough (64 MiB), else the CPU.
+    /// The CPU, unless a hardware GPU calibrated with `bench --calibrate` was faster on an input this large (64 MiB at least).
     Auto,
     /// The CPU: all threads (see --threads) tokenize and count.
     Cpu,
@@ -209,8 +209,14 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 5, value_parser = at_least_one)]
     pub runs: u64,
     /// Leave the GPU out.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "calibrate")]
     pub no_gpu: bool,
+    /// Save the GPU's and all CPU threads' speeds on this input as the GPU
+    /// adapter's calibration: `--backend auto` then counts on that GPU only
+    /// for inputs this large or larger, and only if it was faster (file:
+    /// $GPUCOUNT_CALIBRATION, else ~/.config/gpucount/calibration.json).
+    #[arg(long)]
+    pub calibrate: bool,
     /// How to print the report.
     #[arg(short, long, value_enum, default_value_t = MachineFormat::Text)]
     pub format: MachineFormat,

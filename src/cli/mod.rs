@@ -9,6 +9,7 @@ pub use args::Cli;
 pub use help::command;
 
 use args::{BenchArgs, Command, Config, MachineFormat, SentencesArgs};
+use gpucount::count::gpu::{AdapterChoice, choose};
 use gpucount::count::select::{self, Devices};
 use gpucount::error::Error;
 use gpucount::pipeline::{self, Options};
@@ -192,6 +193,12 @@ fn bench(args: &BenchArgs) -> ExitCode {
         say("bench: the outputs of the configurations differ");
         return ExitCode::from(1);
     }
+    if args.calibrate
+        && let Err(e) = calibrate(&report, &options, &args.gpu.adapter())
+    {
+        say(e);
+        return ExitCode::from(1);
+    }
     if let Some(path) = &args.plot {
         let bars: Vec<(String, f64)> =
             report.rows.iter().map(|r| (format!("{} {}", r.backend, r.on()), r.mb_per_s)).collect();
@@ -204,6 +211,33 @@ fn bench(args: &BenchArgs) -> ExitCode {
         }
     }
     report_status(written)
+}
+
+/// Saves what `bench` measured as the GPU adapter's calibration, and says so.
+fn calibrate(report: &bench::BenchReport, options: &Options, choice: &AdapterChoice) -> Result<(), String> {
+    if !report.rows.iter().any(|r| r.backend == "gpu") {
+        return Err("bench --calibrate: the GPU did not run, so nothing was calibrated".into());
+    }
+    // The adapter the GPU runs chose, by the same rule.
+    let devices = Devices::new();
+    let index = choose(devices.reports(), choice, true).map_err(|e| format!("bench --calibrate: {e}"))?;
+    let adapter = &devices.reports()[index];
+    let name = &adapter.name;
+    let c = bench::calibration(report, adapter).ok_or("bench --calibrate: no CPU run to compare with")?;
+    let path = options
+        .backend
+        .calibration
+        .clone()
+        .ok_or("bench --calibrate: no home directory: set GPUCOUNT_CALIBRATION to a file")?;
+    let verdict = if c.gpu_wins(c.bytes) {
+        format!("auto will count on it for inputs of {} bytes or more", c.bytes)
+    } else {
+        "auto will keep to the CPU".to_string()
+    };
+    let what = format!("{name}: {}; {verdict}", c.describe());
+    gpucount::count::calibration::Calibrations::save(&path, c)?;
+    say(format!("bench: calibration saved to {}: {what}", path.display()));
+    Ok(())
 }
 
 #[derive(Serialize)]

@@ -1,6 +1,7 @@
 //! Backends: what turns keys into an exact [`CountTable`], behind one trait,
 //! and the policy that picks one ([`select`]).
 
+pub mod calibration;
 pub mod cpu;
 pub mod gpu;
 pub mod naive;

@@ -1,10 +1,12 @@
 //! The backend policy, defined once: what `--backend auto|cpu|gpu` picks for
 //! an input, why, and what `gpucount devices` reports of it.
 
+use super::calibration::{self, Calibrations};
 use super::cpu::CpuOptions;
 use super::gpu::{AdapterChoice, AdapterReport, GpuOptions, choose, no_adapter_help};
 use crate::error::Error;
 use std::fmt;
+use std::path::PathBuf;
 
 /// Below this much input, `auto` does not look for a GPU.
 pub const AUTO_GPU_MIN_BYTES: u64 = 64 << 20;
@@ -12,7 +14,8 @@ pub const AUTO_GPU_MIN_BYTES: u64 = 64 << 20;
 /// Where to count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BackendChoice {
-    /// A hardware GPU when there is one and the input is large enough, else the CPU.
+    /// A hardware GPU when its calibration says it wins on an input this
+    /// large (see [`calibration`]), else the CPU.
     #[default]
     Auto,
     Cpu,
@@ -21,7 +24,7 @@ pub enum BackendChoice {
 }
 
 /// Backend choice and GPU settings.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct BackendConfig {
     pub choice: BackendChoice,
     pub adapter: AdapterChoice,
@@ -29,6 +32,22 @@ pub struct BackendConfig {
     pub cpu: CpuOptions,
     /// Let `auto` use a software adapter at any input size (to test the fallback).
     pub auto_software: bool,
+    /// The calibration file `auto` consults before it counts on a GPU
+    /// ([`calibration::default_path`] by default; None: never the GPU).
+    pub calibration: Option<PathBuf>,
+}
+
+impl Default for BackendConfig {
+    fn default() -> Self {
+        BackendConfig {
+            choice: BackendChoice::default(),
+            adapter: AdapterChoice::default(),
+            gpu: GpuOptions::default(),
+            cpu: CpuOptions::default(),
+            auto_software: false,
+            calibration: calibration::default_path(),
+        }
+    }
 }
 
 /// What is known of the input's size before counting.
@@ -152,10 +171,10 @@ pub fn plan(config: &BackendConfig, size: &InputSize, devices: &Devices) -> Resu
             let reports = devices.reports();
             let pick = named_index.map_or_else(|| choose(reports, &AdapterChoice::Best, config.auto_software), Ok);
             match pick {
-                Ok(i) if reports[i].hardware || config.auto_software => {
-                    let what = if bytes.is_some() { "large input and a GPU" } else { "a GPU" };
-                    Ok(Plan::Gpu { adapter: i, reason: format!("{} ({what})", reports[i].name) })
+                Ok(i) if config.auto_software => {
+                    Ok(Plan::Gpu { adapter: i, reason: format!("{} (a GPU, with --auto-software)", reports[i].name) })
                 }
+                Ok(i) if reports[i].hardware => Ok(calibrated(config, i, &reports[i], bytes.unwrap_or(0))),
                 _ if reports.is_empty() => Ok(Plan::Cpu { reason: "no GPU adapter found".into() }),
                 _ => {
                     let names: Vec<&str> = reports.iter().map(|r| r.name.as_str()).collect();
@@ -171,10 +190,104 @@ pub fn plan(config: &BackendConfig, size: &InputSize, devices: &Devices) -> Resu
     }
 }
 
+/// `auto` with a hardware adapter and an input of `bytes`: the GPU only
+/// where its calibration says it wins.
+fn calibrated(config: &BackendConfig, index: usize, adapter: &AdapterReport, bytes: u64) -> Plan {
+    let how = "`gpucount bench --calibrate FILE` on a large input measures it, and auto then uses it where it wins";
+    let Some(path) = &config.calibration else {
+        return Plan::Cpu { reason: format!("{} is not calibrated (no calibration file): {how}", adapter.name) };
+    };
+    let found = Calibrations::load(path).map(|all| all.find(adapter).cloned());
+    match found {
+        Err(e) => Plan::Cpu { reason: format!("the calibration file cannot be read ({e}), so the CPU; {how}") },
+        Ok(None) => Plan::Cpu { reason: format!("{} is not calibrated with this driver: {how}", adapter.name) },
+        Ok(Some(c)) if c.gpu_wins(bytes) => {
+            Plan::Gpu { adapter: index, reason: format!("{}, {}", adapter.name, c.describe()) }
+        }
+        Ok(Some(c)) if c.gpu_mb_per_s > c.cpu_mb_per_s => Plan::Cpu {
+            reason: format!(
+                "{} wins only from {} bytes ({}); this input has {bytes}",
+                adapter.name,
+                c.bytes,
+                c.describe()
+            ),
+        },
+        Ok(Some(c)) => Plan::Cpu { reason: format!("the CPU is faster than {} ({})", adapter.name, c.describe()) },
+    }
+}
+
 /// What `auto` does for a large and for a small input on this machine, from
 /// [`plan`] itself.
 pub fn auto_summary(devices: &Devices) -> (String, String) {
     let config = BackendConfig::default();
     let describe = |size| plan(&config, &size, devices).map_or_else(|e| e.to_string(), |p| p.to_string());
     (describe(InputSize::AtLeast(AUTO_GPU_MIN_BYTES)), describe(InputSize::Known(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::count::calibration::Calibration;
+
+    fn gpu() -> AdapterReport {
+        AdapterReport {
+            index: 3,
+            name: "Some GPU".into(),
+            backend: "Vulkan".into(),
+            device_type: "DiscreteGpu".into(),
+            driver: "drv".into(),
+            driver_info: "1.2".into(),
+            max_storage_buffer_binding_size: 1 << 30,
+            max_buffer_size: 1 << 30,
+            max_compute_workgroups_per_dimension: 65535,
+            timestamp_queries: true,
+            hardware: true,
+        }
+    }
+
+    fn measured(adapter: &AdapterReport, bytes: u64, cpu: f64, gpu: f64) -> Calibration {
+        Calibration {
+            adapter: adapter.name.clone(),
+            backend: adapter.backend.clone(),
+            driver: adapter.driver.clone(),
+            driver_info: adapter.driver_info.clone(),
+            bytes,
+            cpu_threads: 16,
+            cpu_mb_per_s: cpu,
+            gpu_mb_per_s: gpu,
+        }
+    }
+
+    #[test]
+    fn auto_counts_on_a_gpu_only_where_its_calibration_says_it_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/calibration.json");
+        let config = BackendConfig { calibration: Some(path.clone()), ..BackendConfig::default() };
+        let adapter = gpu();
+        let plan = |bytes| calibrated(&config, 7, &adapter, bytes);
+        // No file yet, no file at all.
+        assert!(matches!(plan(1 << 30), Plan::Cpu { reason } if reason.contains("not calibrated with this driver")));
+        let none = BackendConfig { calibration: None, ..BackendConfig::default() };
+        assert!(
+            matches!(calibrated(&none, 7, &adapter, 1 << 30), Plan::Cpu { reason } if reason.contains("bench --calibrate"))
+        );
+        // Faster from 100 MB on.
+        Calibrations::save(&path, measured(&adapter, 100_000_000, 500.0, 2000.0)).unwrap();
+        assert!(matches!(plan(100_000_000), Plan::Gpu { adapter: 7, .. }));
+        assert!(matches!(plan(99_999_999), Plan::Cpu { reason } if reason.contains("wins only from 100000000 bytes")));
+        // A new measurement replaces the old one: now slower.
+        Calibrations::save(&path, measured(&adapter, 100_000_000, 500.0, 400.0)).unwrap();
+        assert_eq!(Calibrations::load(&path).unwrap().adapters.len(), 1);
+        assert!(matches!(plan(1 << 40), Plan::Cpu { reason } if reason.contains("the CPU is faster")));
+        // Another driver is not calibrated.
+        Calibrations::save(&path, measured(&adapter, 1, 1.0, 9.0)).unwrap();
+        let updated = AdapterReport { driver_info: "1.3".into(), ..gpu() };
+        assert!(
+            matches!(calibrated(&config, 7, &updated, 1 << 40), Plan::Cpu { reason } if reason.contains("not calibrated"))
+        );
+        assert!(matches!(plan(1 << 40), Plan::Gpu { .. }));
+        // A damaged file: the CPU, and the reason says why.
+        std::fs::write(&path, "{ not json").unwrap();
+        assert!(matches!(plan(1 << 40), Plan::Cpu { reason } if reason.contains("cannot be read")));
+    }
 }
