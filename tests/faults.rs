@@ -232,7 +232,7 @@ fn auto_falls_back_to_the_cpu_when_the_gpu_fails() {
     for fault in ["lose-device-after:1", "oversized-allocation"] {
         gpucount()
             .arg(&f)
-            .args(["--auto-software", "--chunk-bytes", "4096", "--gpu-fault", fault])
+            .args(["--auto-software", "--chunk-bytes", "4096", "--gpu-dispatch-tokens", "1", "--gpu-fault", fault])
             .assert()
             .success()
             .stdout(expected.clone())

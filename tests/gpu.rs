@@ -36,6 +36,7 @@ fn tiny() -> GpuOptions {
         max_slots: Some(16),
         initial_arena_bytes: 64,
         max_batch_tokens: 7,
+        min_dispatch_tokens: 1,
         ..GpuOptions::default()
     }
 }
@@ -272,7 +273,7 @@ fn gpu_faults_fail_clearly_and_auto_never_prints_wrong_counts() {
     for fault in ["lose-device-after:1", "oversized-allocation"] {
         gpucount()
             .arg(&f)
-            .args(["--backend", "gpu", "--chunk-bytes", "4096", "--gpu-fault", fault])
+            .args(["--backend", "gpu", "--chunk-bytes", "4096", "--gpu-dispatch-tokens", "1", "--gpu-fault", fault])
             .assert()
             .code(1)
             .stdout("")

@@ -459,6 +459,8 @@ pub struct GpuArgs {
     #[arg(long, hide = true)]
     pub gpu_batch_tokens: Option<u32>,
     #[arg(long, hide = true)]
+    pub gpu_dispatch_tokens: Option<u32>,
+    #[arg(long, hide = true)]
     pub gpu_max_probes: Option<u32>,
     #[arg(long, hide = true)]
     pub gpu_arena_bytes: Option<u64>,
@@ -588,6 +590,9 @@ impl GpuArgs {
         }
         if let Some(n) = self.gpu_batch_tokens {
             gpu.max_batch_tokens = n;
+        }
+        if let Some(n) = self.gpu_dispatch_tokens {
+            gpu.min_dispatch_tokens = n;
         }
         if let Some(p) = self.gpu_max_probes {
             gpu.max_probes = p;

@@ -49,13 +49,32 @@ mod backend {
     pub struct GpuBackend {
         table: Mutex<GpuTable>,
         device: String,
+        min_dispatch: usize,
+        /// An error met while merging workers' last keys (merge returns none).
+        failed: Mutex<Option<Error>>,
     }
 
     impl GpuBackend {
         /// A backend on an open device.
         pub fn new(ctx: GpuContext, opts: GpuOptions) -> Result<GpuBackend, Error> {
             let device = ctx.describe();
-            Ok(GpuBackend { table: Mutex::new(GpuTable::new(ctx, opts)?), device })
+            let min_dispatch = opts.min_dispatch_tokens as usize;
+            Ok(GpuBackend {
+                table: Mutex::new(GpuTable::new(ctx, opts)?),
+                device,
+                min_dispatch,
+                failed: Mutex::new(None),
+            })
+        }
+
+        /// Dispatches `batch` and empties it.
+        fn dispatch(&self, batch: &mut TokenBatch) -> Result<(), Error> {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let result = self.table.lock().map_err(poisoned)?.add(batch);
+            batch.clear();
+            result
         }
 
         /// The adapter: "name (backend, device type)".
@@ -77,16 +96,26 @@ mod backend {
         }
 
         fn end_chunk(&self, batch: &mut TokenBatch) -> Result<(), Error> {
-            let result = self.table.lock().map_err(poisoned)?.add(batch);
-            batch.clear();
-            result
+            if batch.len() < self.min_dispatch {
+                return Ok(());
+            }
+            self.dispatch(batch)
         }
 
-        fn merge(&self, a: TokenBatch, _: TokenBatch) -> TokenBatch {
+        fn merge(&self, a: TokenBatch, mut b: TokenBatch) -> TokenBatch {
+            if let Err(e) = self.dispatch(&mut b)
+                && let Ok(mut failed) = self.failed.lock()
+            {
+                failed.get_or_insert(e);
+            }
             a
         }
 
-        fn finish(self, _: TokenBatch) -> Result<Finished, Error> {
+        fn finish(self, mut last: TokenBatch) -> Result<Finished, Error> {
+            self.dispatch(&mut last)?;
+            if let Some(e) = self.failed.into_inner().map_err(poisoned)? {
+                return Err(e);
+            }
             let (table, times, stats) = self.table.into_inner().map_err(poisoned)?.finish()?;
             let mut stages = vec![("gpu upload".to_string(), times.upload), ("gpu wait".to_string(), times.wait)];
             if let Some(d) = times.insert_kernel {

@@ -54,6 +54,10 @@ pub struct GpuOptions {
     pub initial_arena_bytes: u64,
     /// Most tokens per dispatch.
     pub max_batch_tokens: u32,
+    /// Keys a worker gathers, over chunks, before it dispatches them: a GPU
+    /// needs many invocations per dispatch to fill, and each dispatch waits
+    /// for a status read back (tests lower it to dispatch every chunk).
+    pub min_dispatch_tokens: u32,
     /// Probes before a token is handed back to the host.
     pub max_probes: u32,
     /// Flush when more than this share of slots is used before a batch.
@@ -75,6 +79,7 @@ impl Default for GpuOptions {
             max_slots: None,
             initial_arena_bytes: 8 << 20,
             max_batch_tokens: 1 << 20,
+            min_dispatch_tokens: 1 << 18,
             max_probes: 4096,
             max_load: 0.5,
             max_token_bytes: 64 << 10,

@@ -16,6 +16,10 @@ const WORKGROUP: u32 = 256;
 const RESIDENT: u32 = u32::MAX;
 /// Iterations a shader loop may run (see `GpuOptions::max_token_bytes`).
 const MAX_LOOP: u32 = 65_535;
+
+/// Most text per dispatch, in 4-byte words (4 MiB): enough tokens to fill a
+/// GPU, while the arena room reserved for them stays small.
+const MAX_WINDOW_WORDS: u64 = 1 << 20;
 const SLOT_BYTES: u64 = std::mem::size_of::<Slot>() as u64;
 const TOKEN_BYTES: u64 = std::mem::size_of::<TokenRecord>() as u64;
 
@@ -306,6 +310,9 @@ impl GpuTable {
         }
         let records = batch.records();
         let max_words = self.max_arena_words.min((self.opts.max_token_bytes as u64).div_ceil(4).min(MAX_LOOP as u64));
+        // A dispatch's text: many tokens' worth (the shader never loops over
+        // it, only over one token), within the arena it may all have to join.
+        let window_words = self.max_arena_words.min(MAX_WINDOW_WORDS);
         let mut i = 0;
         while i < records.len() {
             let first = records[i];
@@ -323,7 +330,7 @@ impl GpuTable {
             while j < records.len()
                 && j - i < self.batch_tokens as usize
                 && words(&records[j]) <= max_words
-                && (records[j].start_word as u64 + words(&records[j])) - first.start_word as u64 <= max_words
+                && (records[j].start_word as u64 + words(&records[j])) - first.start_word as u64 <= window_words
             {
                 j += 1;
             }
