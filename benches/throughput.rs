@@ -121,5 +121,58 @@ fn pipeline(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, tokenizers, counting, pipeline);
+/// A vocabulary of about a million words: the CPU tables spilling into
+/// shards against tables that never spill, and sorting and writing the rows.
+fn large_vocabulary(c: &mut Criterion) {
+    use gpucount::count::CpuOptions;
+    use gpucount::report::{self, ReportOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.txt");
+    let text = ZipfText { words: 2_000_000, vocabulary: 1_000_000, exponent: 0.4, ..ZipfText::default() }.to_text();
+    std::fs::write(&path, &text).unwrap();
+    let inputs = vec![Operand::Path(path)];
+    let options = |spill_entries| {
+        let backend =
+            BackendConfig { choice: BackendChoice::Cpu, cpu: CpuOptions { spill_entries }, ..BackendConfig::default() };
+        Options { threads: 2, backend, ..Options::default() }
+    };
+    let count = |opts: &Options| gpucount::pipeline::count(inputs.clone(), opts).unwrap();
+    // The answer, from tables that never spill, rows sorted plainly.
+    let reference = count(&options(usize::MAX));
+    let mut rows: Vec<(&str, u64)> = reference.table.iter().collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.as_bytes().cmp(b.0.as_bytes())));
+    let expected: Vec<u8> = rows.iter().flat_map(|(w, n)| format!("{w}\t{n}\n").into_bytes()).collect();
+    let mut g = c.benchmark_group("large vocabulary");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(text.len() as u64));
+    for (name, spill) in
+        [("tables spill into shards", CpuOptions::default().spill_entries), ("tables never spill", usize::MAX)]
+    {
+        let opts = options(spill);
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let o = count(&opts);
+                assert_eq!((o.table.len(), o.table.total()), (reference.table.len(), reference.table.total()));
+            })
+        });
+    }
+    g.throughput(Throughput::Elements(rows.len() as u64));
+    g.bench_function("sort and write rows", |b| {
+        let mut outcome = count(&options(usize::MAX));
+        let mut out = Vec::with_capacity(expected.len());
+        b.iter(|| {
+            out.clear();
+            report::write(&mut out, &mut outcome, &ReportOptions::default()).unwrap();
+            assert!(out == expected, "rows differ from a plain sort");
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    // Criterion's charts need system fonts, which a clean machine lacks (its
+    // plotting panics without them); the medians are printed either way.
+    config = Criterion::default().without_plots();
+    targets = tokenizers, counting, pipeline, large_vocabulary
+}
 criterion_main!(benches);
