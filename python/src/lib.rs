@@ -158,26 +158,16 @@ fn build(spec: &Spec) -> PyResult<(Options, ReportOptions)> {
     {
         return Err(bad(format!("min_length={lo} is more than max_length={hi}")));
     }
-    let filter = if spec.stopwords.is_some()
-        || spec.min_length.is_some()
-        || spec.max_length.is_some()
-        || form.is_some()
-        || spec.strip_accents
-    {
-        let words = match &spec.stopwords {
-            Some(lists) => gpucount::stopwords::load(lists).map_err(|e| bad(format!("stopwords: {e}")))?,
-            None => Vec::new(),
-        };
-        let mut filter = Filter::with_stopwords(&tokenizer, &words);
-        filter.min_chars = spec.min_length.unwrap_or(0);
-        filter.max_chars = spec.max_length;
-        filter.form = form;
-        filter.strip_accents = spec.strip_accents;
-        filter.normalize_stopwords();
-        Some(Arc::new(filter))
-    } else {
-        None
-    };
+    let filter = Filter::from_options(
+        &tokenizer,
+        spec.stopwords.as_deref(),
+        spec.min_length,
+        spec.max_length,
+        form,
+        spec.strip_accents,
+    )
+    .map_err(|e| bad(format!("stopwords: {e}")))?
+    .map(Arc::new);
 
     let choice = pick(
         "backend",

@@ -347,24 +347,20 @@ impl KeyArgs {
         {
             return Err(Error::Config(format!("--min-length {lo} is more than --max-length {hi}")));
         }
-        let changes_text = self.normalize.is_some() || self.strip_accents;
-        if self.stopwords.is_none() && self.min_length.is_none() && self.max_length.is_none() && !changes_text {
-            return Ok(());
-        }
-        let words = match &self.stopwords {
-            Some(spec) => gpucount::stopwords::load(spec).map_err(Error::Config)?,
-            None => Vec::new(),
-        };
-        let mut filter = Filter::with_stopwords(&options.tokenizer, &words);
-        filter.min_chars = self.min_length.unwrap_or(0);
-        filter.max_chars = self.max_length;
-        filter.form = self.normalize.map(|f| match f {
+        let form = self.normalize.map(|f| match f {
             FormArg::Nfc => Form::Nfc,
             FormArg::Nfkc => Form::Nfkc,
         });
-        filter.strip_accents = self.strip_accents;
-        filter.normalize_stopwords();
-        options.filter = Some(std::sync::Arc::new(filter));
+        let filter = Filter::from_options(
+            &options.tokenizer,
+            self.stopwords.as_deref(),
+            self.min_length,
+            self.max_length,
+            form,
+            self.strip_accents,
+        )
+        .map_err(Error::Config)?;
+        options.filter = filter.map(std::sync::Arc::new);
         Ok(())
     }
 }

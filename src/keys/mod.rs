@@ -122,6 +122,31 @@ impl Filter {
         Filter { stopwords: words.iter().map(|w| normal(w).into_bytes()).collect(), ..Filter::default() }
     }
 
+    /// The filter the command line and the Python package build from their
+    /// options: stopword lists or files (`stopwords::load`'s `spec`),
+    /// lengths in characters, a normalization form, accents stripped. None
+    /// when it would keep every token as it is.
+    pub fn from_options(
+        tokenizer: &Tokenizer,
+        stopwords: Option<&str>,
+        min_chars: Option<usize>,
+        max_chars: Option<usize>,
+        form: Option<Form>,
+        strip_accents: bool,
+    ) -> Result<Option<Filter>, String> {
+        if stopwords.is_none() && min_chars.is_none() && max_chars.is_none() && form.is_none() && !strip_accents {
+            return Ok(None);
+        }
+        let words = stopwords.map(crate::stopwords::load).transpose()?.unwrap_or_default();
+        let mut filter = Filter::with_stopwords(tokenizer, &words);
+        filter.min_chars = min_chars.unwrap_or(0);
+        filter.max_chars = max_chars;
+        filter.form = form;
+        filter.strip_accents = strip_accents;
+        filter.normalize_stopwords();
+        Ok(Some(filter))
+    }
+
     /// Applies the normalization options to `words` in the stopword set
     /// (call after setting them).
     pub fn normalize_stopwords(&mut self) {
