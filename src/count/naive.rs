@@ -7,29 +7,11 @@ use crate::sentences::Splitter;
 use crate::tokenize::{Mode, Tokenizer, is_word_char};
 use std::collections::BTreeMap;
 
-/// Counts the tokens of `text` under `tokenizer`'s rules.
+/// Counts the tokens of `text` under `tokenizer`'s rules ([`tokens`]).
 pub fn count(text: &str, tokenizer: &Tokenizer) -> BTreeMap<String, u64> {
-    let in_token = |c: char| match tokenizer.mode {
-        Mode::Words => is_word_char(c),
-        _ => !c.is_whitespace(),
-    };
-    if matches!(tokenizer.mode, Mode::Pattern(_)) || tokenizer.inner_punctuation {
-        let mut counts = BTreeMap::new();
-        for token in tokens(text, tokenizer) {
-            *counts.entry(token).or_insert(0) += 1;
-        }
-        return counts;
-    }
     let mut counts = BTreeMap::new();
-    let mut token = String::new();
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if in_token(c) {
-            token.push(c);
-        } else if !token.is_empty() {
-            let key = if tokenizer.keep_case { token.clone() } else { token.to_lowercase() };
-            *counts.entry(key).or_insert(0) += 1;
-            token.clear();
-        }
+    for token in tokens(text, tokenizer) {
+        *counts.entry(token).or_insert(0) += 1;
     }
     counts
 }
