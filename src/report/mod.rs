@@ -124,9 +124,11 @@ pub fn write_rows(
     rows: &[(&str, u64)],
     opts: &ReportOptions,
 ) -> io::Result<()> {
-    let shares = shares(rows, outcome.table.total());
+    // Plain TSV, the default and largest output, prints no shares.
+    let plain_tsv = opts.format == Format::Tsv && !opts.share;
+    let shares = if plain_tsv { Vec::new() } else { shares(rows, outcome.table.total()) };
     match opts.format {
-        Format::Tsv if !opts.share => write_tsv(out, rows)?,
+        Format::Tsv if plain_tsv => write_tsv(out, rows)?,
         Format::Tsv => {
             for ((word, count), (share, cumulative)) in rows.iter().zip(&shares) {
                 writeln!(out, "{word}\t{count}\t{share:.6}\t{cumulative:.6}")?;
