@@ -127,19 +127,6 @@ fn fitted<DB: DrawingBackend>(
     Ok(chars.first().map(|c| format!("{c}…")).unwrap_or_default())
 }
 
-/// 23144 -> "23,144", as the rest of the tool prints counts.
-fn grouped(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, d) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(d);
-    }
-    out
-}
-
 /// The ranks drawn: the first 100, then evenly spaced in log rank.
 fn sampled(n: usize) -> Vec<usize> {
     let mut ranks: Vec<usize> = (1..=n.min(100)).collect();
@@ -184,7 +171,7 @@ fn rank_frequency_on<DB: DrawingBackend>(root: &Area<DB>, plot: &RankFrequency<'
     chart
         .draw_series(points.map(|p| Circle::new(p, 3, BLUE.mix(0.6).filled())))
         .map_err(err)?
-        .label(format!("{} {}", grouped(n), if n == 1 { "word" } else { "words" }))
+        .label(format!("{} {}", crate::report::group_thousands(n as u64), if n == 1 { "word" } else { "words" }))
         .legend(|(x, y)| Circle::new((x + 10, y), 4, BLUE.filled()));
     if let Some(fit) = plot.fit {
         let ranks = fit.ranks.max(2) as f64;
@@ -282,6 +269,7 @@ fn bars_on<DB: DrawingBackend>(root: &Area<DB>, plot: &Bars<'_>) -> Drawn {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::group_thousands;
 
     fn zipf(n: usize) -> Vec<(String, u64)> {
         let words = ["the", "of", "and", "été", "δρόμος", "a", "to", "in", "he", "was"];
@@ -334,7 +322,7 @@ mod tests {
             assert!(e.starts_with("cannot write") && e.contains("z.") && !e.contains('\n'), "{e}");
         }
         assert_eq!(
-            (grouped(23144), grouped(999), grouped(1_000_000)),
+            (group_thousands(23144), group_thousands(999), group_thousands(1_000_000)),
             ("23,144".into(), "999".into(), "1,000,000".into())
         );
     }
