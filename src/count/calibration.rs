@@ -33,10 +33,12 @@ pub struct Calibration {
 impl Calibration {
     /// Whether this measurement is of `adapter` with its current driver.
     pub fn matches(&self, adapter: &AdapterReport) -> bool {
-        self.adapter == adapter.name
-            && self.backend == adapter.backend
-            && self.driver == adapter.driver
-            && self.driver_info == adapter.driver_info
+        self.identity() == (&adapter.name, &adapter.backend, &adapter.driver, &adapter.driver_info)
+    }
+
+    /// What tells adapters and drivers apart: name, API, driver, driver version.
+    fn identity(&self) -> (&String, &String, &String, &String) {
+        (&self.adapter, &self.backend, &self.driver, &self.driver_info)
     }
 
     /// Whether the GPU counts an input of `bytes` faster: it was faster on
@@ -94,12 +96,7 @@ impl Calibrations {
     pub fn save(path: &Path, c: Calibration) -> Result<(), String> {
         let mut all = Calibrations::load(path).unwrap_or_default();
         all.version = VERSION;
-        all.adapters.retain(|old| {
-            !(old.adapter == c.adapter
-                && old.backend == c.backend
-                && old.driver == c.driver
-                && old.driver_info == c.driver_info)
-        });
+        all.adapters.retain(|old| old.identity() != c.identity());
         all.adapters.push(c);
         let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let fail = |e: std::io::Error| format!("{}: {e}", path.display());
