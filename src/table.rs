@@ -3,8 +3,17 @@
 //! Entries are keyed by the 64-bit token key *and* the token bytes, so two
 //! different tokens that share a key stay apart. Merging two tables (from two
 //! threads, two GPU flushes or, later, two machines) is an ordinary operation.
+//!
+//! The table is open addressing with linear probing over one array of
+//! 32-byte entries, each holding its key, count and (for tokens up to 12
+//! bytes) the token itself. A lookup then costs one cache line, whose
+//! address the key alone gives: [`CountTable::prefetch`] can ask for it
+//! well before the lookup, which is how [`Prefetched`] hides memory latency
+//! when the vocabulary outgrows the caches. (hashbrown's tables read a
+//! control group and then the entry, two dependent misses, and do not say
+//! where a key will land.)
 
-use hashbrown::HashTable;
+use bytemuck::Zeroable;
 
 /// Tokens up to this long live inside their entry: most words do, and then a
 /// lookup touches one cache line instead of two.
@@ -14,7 +23,12 @@ const INLINE: usize = 12;
 /// arena, in 8 bytes before it.
 const LONG: u32 = u32::MAX;
 
-#[derive(Debug, Clone, Copy)]
+/// Slots in a table's first allocation.
+const MIN_SLOTS: usize = 16;
+
+/// A slot; empty while `count == 0` (every stored token occurred).
+#[derive(Debug, Clone, Copy, bytemuck::Zeroable)]
+#[repr(C, align(32))]
 struct Entry {
     hash: u64,
     count: u64,
@@ -72,43 +86,89 @@ fn long_bytes(arena: &[u8], off: usize) -> &[u8] {
 /// Exact counts of distinct tokens.
 #[derive(Debug, Default, Clone)]
 pub struct CountTable {
-    entries: HashTable<Entry>,
-    /// Bytes of every distinct token, back to back.
+    /// A power of two of slots (none before the first token).
+    slots: Vec<Entry>,
+    /// `64 - log2(slots.len())`: a key's home slot is the top bits of its
+    /// mixed key, so a table's slot order is (almost) the key order of any
+    /// smaller table, and merging one into another fills it evenly.
+    shift: u32,
+    /// Distinct tokens, and how many make the table grow.
+    len: usize,
+    grow_at: usize,
+    /// Bytes of every distinct token longer than [`INLINE`], back to back.
     arena: Vec<u8>,
     total: u64,
     collisions: u64,
 }
+
+/// Mixes a key's bits into its top bits (Fibonacci hashing), so even keys
+/// that vary only in their low bits (the weak test hash) spread out.
+const MIX: u64 = 0x9E37_79B9_7F4A_7C15;
 
 impl CountTable {
     pub fn new() -> Self {
         Self::default()
     }
 
-    /// Adds `n` occurrences of `token`, whose key is `hash`.
-    #[inline]
-    pub fn add(&mut self, hash: u64, token: &[u8], n: u64) {
-        self.total += n;
-        let arena = &self.arena;
-        let mut collided = false;
-        let found = self.entries.find_mut(hash, |e| {
-            if e.hash != hash {
-                return false;
-            }
-            let same = e.holds(arena, token);
-            collided |= !same;
-            same
-        });
-        match found {
-            Some(e) => e.count += n,
-            None => self.insert(hash, token, n, collided),
+    /// A table that holds `distinct` tokens without growing.
+    pub fn with_capacity(distinct: usize) -> Self {
+        let mut t = Self::default();
+        t.reserve(distinct);
+        t
+    }
+
+    /// The home slot of `hash`; the table has slots.
+    #[inline(always)]
+    fn home(&self, hash: u64) -> usize {
+        (hash.wrapping_mul(MIX) >> self.shift) as usize
+    }
+
+    /// Says that `hash` will be added soon: starts loading its slot's cache
+    /// line, so the add finds it in cache.
+    #[inline(always)]
+    pub fn prefetch(&self, hash: u64) {
+        if !self.slots.is_empty() {
+            prefetch_line(&self.slots[self.home(hash)]);
         }
     }
 
-    /// A token not in the table yet: rare next to lookups, so kept out of
-    /// their way.
+    /// Adds `n` occurrences of `token`, whose key is `hash` (none when `n` is 0).
+    #[inline]
+    pub fn add(&mut self, hash: u64, token: &[u8], n: u64) {
+        if n == 0 {
+            return;
+        }
+        // Room first, so a new token always has an empty slot where its probe ends.
+        if self.len >= self.grow_at {
+            self.grow(self.len + 1);
+        }
+        self.total += n;
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(hash);
+        let arena = &self.arena;
+        let mut collided = false;
+        loop {
+            let e = &mut self.slots[i];
+            if e.count == 0 {
+                break;
+            }
+            if e.hash == hash {
+                if e.holds(arena, token) {
+                    e.count += n;
+                    return;
+                }
+                collided = true;
+            }
+            i = (i + 1) & mask;
+        }
+        self.insert_at(i, hash, token, n, collided);
+    }
+
+    /// A token not in the table yet, into the empty slot `i`: rare next to
+    /// lookups, so kept out of their way.
     #[cold]
     #[inline(never)]
-    fn insert(&mut self, hash: u64, token: &[u8], n: u64, collided: bool) {
+    fn insert_at(&mut self, i: usize, hash: u64, token: &[u8], n: u64, collided: bool) {
         if collided {
             self.collisions += 1;
         }
@@ -123,7 +183,43 @@ impl CountTable {
             }
             self.arena.extend_from_slice(token);
         }
-        self.entries.insert_unique(hash, Entry { hash, count: n, len, data }, |e| e.hash);
+        self.slots[i] = Entry { hash, count: n, len, data };
+        self.len += 1;
+    }
+
+    /// Makes room for `distinct` tokens: at most 3/4 of the slots are used,
+    /// where linear probing stays short.
+    pub fn reserve(&mut self, distinct: usize) {
+        if distinct > self.grow_at || self.slots.is_empty() {
+            self.grow(distinct);
+        }
+    }
+
+    /// Moves every entry into a table of slots enough for `distinct` tokens.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, distinct: usize) {
+        let mut slots = MIN_SLOTS.max(self.slots.len());
+        while distinct.max(1) > slots / 4 * 3 {
+            slots *= 2;
+        }
+        let old = std::mem::replace(&mut self.slots, bytemuck::zeroed_vec(slots));
+        self.shift = 64 - slots.trailing_zeros();
+        self.grow_at = slots / 4 * 3;
+        for e in old.into_iter().filter(|e| e.count != 0) {
+            self.place(e);
+        }
+    }
+
+    /// Puts an entry whose token is not in the table into its first free slot.
+    #[inline]
+    fn place(&mut self, e: Entry) {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(e.hash);
+        while self.slots[i].count != 0 {
+            i = (i + 1) & mask;
+        }
+        self.slots[i] = e;
     }
 
     /// Adds every token of a batch once.
@@ -149,26 +245,23 @@ impl CountTable {
     }
 
     /// One table from tables that share no key (shards by key bits):
-    /// entries move without a lookup; totals and collisions add up, since
-    /// tokens that share a key always share a table.
+    /// entries move without a comparison; totals and collisions add up,
+    /// since tokens that share a key always share a table.
     pub fn union_of_disjoint(tables: Vec<CountTable>) -> CountTable {
-        let mut out = CountTable {
-            entries: HashTable::with_capacity(tables.iter().map(CountTable::len).sum()),
-            arena: Vec::with_capacity(tables.iter().map(|t| t.arena.len()).sum()),
-            total: 0,
-            collisions: 0,
-        };
+        let mut out = CountTable::with_capacity(tables.iter().map(CountTable::len).sum());
+        out.arena.reserve(tables.iter().map(|t| t.arena.len()).sum());
         for table in tables {
             out.total += table.total;
             out.collisions += table.collisions;
+            out.len += table.len;
             let base = out.arena.len() as u64;
             out.arena.extend_from_slice(&table.arena);
-            for mut e in table.entries {
+            for mut e in table.slots.into_iter().filter(|e| e.count != 0) {
                 if e.len as usize > INLINE {
                     let offset = e.offset() as u64 + base;
                     e.data[..8].copy_from_slice(&offset.to_le_bytes());
                 }
-                out.entries.insert_unique(e.hash, e, |e| e.hash);
+                out.place(e);
             }
         }
         out
@@ -176,7 +269,8 @@ impl CountTable {
 
     /// Empties the table, keeping its memory for the next tokens.
     pub fn clear(&mut self) {
-        self.entries.clear();
+        self.slots.fill(Entry::zeroed());
+        self.len = 0;
         self.arena.clear();
         self.total = 0;
         self.collisions = 0;
@@ -184,11 +278,11 @@ impl CountTable {
 
     /// Number of distinct tokens.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// Number of token occurrences.
@@ -206,12 +300,26 @@ impl CountTable {
 
     /// The count of `token` (looked up by `hash` and bytes).
     pub fn get(&self, hash: u64, token: &[u8]) -> u64 {
-        self.entries.find(hash, |e| e.hash == hash && e.bytes(&self.arena) == token).map_or(0, |e| e.count)
+        if self.slots.is_empty() {
+            return 0;
+        }
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(hash);
+        loop {
+            let e = &self.slots[i];
+            if e.count == 0 {
+                return 0;
+            }
+            if e.hash == hash && e.bytes(&self.arena) == token {
+                return e.count;
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// Iterates over (key, token bytes, count) in no particular order.
     pub fn iter_keyed(&self) -> impl Iterator<Item = (u64, &[u8], u64)> {
-        self.entries.iter().map(|e| (e.hash, e.bytes(&self.arena), e.count))
+        self.slots.iter().filter(|e| e.count != 0).map(|e| (e.hash, e.bytes(&self.arena), e.count))
     }
 
     /// Iterates over (token, count). Tokens come from decoded text, so they are UTF-8.
@@ -227,6 +335,122 @@ impl CountTable {
     /// Rows in report order, see [`sort_rows`].
     pub fn sorted_rows(&self, top: Option<usize>, min_count: u64) -> Vec<(&str, u64)> {
         sort_rows(self.rows(min_count), top)
+    }
+}
+
+/// Starts loading the cache line of `p` (a hint: it never faults).
+#[inline(always)]
+fn prefetch_line<T>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing and cannot fault; `p` is a live reference anyway.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>((p as *const T).cast())
+    };
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above; `prfm` only hints the memory system.
+    unsafe {
+        core::arch::asm!("prfm pldl1keep, [{0}]", in(reg) p as *const T, options(nostack, readonly, preserves_flags))
+    };
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let _ = p;
+}
+
+/// Keys between their prefetch and their add: enough to keep a core's
+/// memory requests busy while it tokenizes the next words.
+const DEPTH: usize = 16;
+
+/// Tokens this long or shorter wait in the queue (longer ones are added at once).
+const QUEUED: usize = 23;
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct Queued {
+    hash: u64,
+    bytes: [u8; QUEUED],
+    len: u8,
+}
+
+/// A [`CountTable`] fed through a short queue: each key's slot is
+/// prefetched when the key arrives and counted [`DEPTH`] keys later, so
+/// many cache misses are in flight at once instead of one after another.
+/// Counts are the table's once [`Prefetched::flush`] has run.
+pub struct Prefetched {
+    table: CountTable,
+    queue: [Queued; DEPTH],
+    next: usize,
+    queued: usize,
+}
+
+impl Default for Prefetched {
+    fn default() -> Self {
+        Prefetched::new(CountTable::new())
+    }
+}
+
+impl Prefetched {
+    pub fn new(table: CountTable) -> Self {
+        Prefetched { table, queue: [Queued { hash: 0, bytes: [0; QUEUED], len: 0 }; DEPTH], next: 0, queued: 0 }
+    }
+
+    /// Adds what is still queued.
+    pub fn flush(&mut self) {
+        for q in &self.queue[..self.queued] {
+            self.table.add(q.hash, &q.bytes[..q.len as usize], 1);
+        }
+        (self.next, self.queued) = (0, 0);
+    }
+
+    /// The table, with everything queued added.
+    pub fn table(&mut self) -> &mut CountTable {
+        self.flush();
+        &mut self.table
+    }
+
+    pub fn into_table(mut self) -> CountTable {
+        self.flush();
+        self.table
+    }
+}
+
+impl crate::keys::KeySink for Prefetched {
+    #[inline(always)]
+    fn key(&mut self, hash: u64, key: &[u8]) {
+        if key.len() > QUEUED {
+            return self.table.add(hash, key, 1);
+        }
+        self.table.prefetch(hash);
+        let slot = &mut self.queue[self.next];
+        if self.queued == DEPTH {
+            self.table.add(slot.hash, &slot.bytes[..slot.len as usize], 1);
+        } else {
+            self.queued += 1;
+        }
+        slot.hash = hash;
+        copy_short(key, &mut slot.bytes);
+        slot.len = key.len() as u8;
+        self.next = (self.next + 1) % DEPTH;
+    }
+}
+
+/// Copies `src` (at most [`QUEUED`] bytes) to the start of `dst` in two
+/// overlapping fixed-size moves instead of a `memcpy` call: most tokens
+/// are a few bytes long.
+#[inline(always)]
+fn copy_short(src: &[u8], dst: &mut [u8; QUEUED]) {
+    let n = src.len();
+    if n >= 16 {
+        dst[..16].copy_from_slice(&src[..16]);
+        dst[n - 16..n].copy_from_slice(&src[n - 16..]);
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..n].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..n].copy_from_slice(&src[n - 4..]);
+    } else {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
     }
 }
 
@@ -334,6 +558,88 @@ mod tests {
             let mut same = got.clone();
             same.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()).then(a.1.cmp(&b.1)));
             assert_eq!(same, by_word, "{n} rows by word");
+        }
+    }
+
+    /// Tokens of every storage class: inline, queued, arena; many share a
+    /// key under a weak hash of `bits` bits.
+    fn random_adds(n: usize, seed: u64, bits: u32) -> Vec<(u64, Vec<u8>, u64)> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let hash = crate::KeyHash::WeakForTesting { bits };
+        (0..n)
+            .map(|_| {
+                let len = [1, 3, 5, 12, 13, 23, 24, 40][rng.random_range(0..8)];
+                let token: Vec<u8> = (0..len).map(|_| b"abc\0"[rng.random_range(0..4)]).collect();
+                (hash.hash(&token), token, rng.random_range(0..3u64))
+            })
+            .collect()
+    }
+
+    /// Counts, distinct tokens and distinct keys of `adds`, the plain way.
+    fn reference(adds: &[(u64, Vec<u8>, u64)]) -> (std::collections::BTreeMap<Vec<u8>, u64>, u64) {
+        let mut counts = std::collections::BTreeMap::new();
+        let mut keys = std::collections::BTreeSet::new();
+        for (h, t, n) in adds.iter().filter(|a| a.2 > 0) {
+            *counts.entry(t.clone()).or_insert(0) += n;
+            keys.insert(*h);
+        }
+        let collisions = (counts.len() - keys.len()) as u64;
+        (counts, collisions)
+    }
+
+    fn contents(t: &CountTable) -> std::collections::BTreeMap<Vec<u8>, u64> {
+        let map: std::collections::BTreeMap<Vec<u8>, u64> = t.iter_keyed().map(|(_, k, n)| (k.to_vec(), n)).collect();
+        assert_eq!(map.len(), t.len(), "each token once");
+        map
+    }
+
+    #[test]
+    fn tables_equal_a_plain_map_through_growth_merges_queues_and_shards() {
+        for (n, seed, bits) in [(0, 1, 64), (1, 2, 64), (3000, 3, 64), (3000, 4, 6), (20_000, 5, 12)] {
+            let adds = random_adds(n, seed, bits);
+            let (want, collisions) = reference(&adds);
+            let total: u64 = want.values().sum();
+            let check = |t: &CountTable, how: &str| {
+                assert_eq!(contents(t), want, "{how}, {n} adds, {bits} bits");
+                assert_eq!((t.total(), t.collisions()), (total, collisions), "{how}, {n} adds, {bits} bits");
+                for (token, count) in &want {
+                    let h = crate::KeyHash::WeakForTesting { bits }.hash(token);
+                    assert_eq!(t.get(h, token), *count, "{how}: get");
+                }
+            };
+            let mut direct = CountTable::new();
+            for (h, t, c) in &adds {
+                direct.add(*h, t, *c);
+            }
+            check(&direct, "direct");
+            // One occurrence at a time through the prefetching queue.
+            let mut queued = Prefetched::default();
+            for (h, t, c) in &adds {
+                for _ in 0..*c {
+                    queued.key(*h, t);
+                }
+            }
+            check(&queued.into_table(), "queued");
+            // Halves merged both ways, into tables of every size.
+            let (a, b) = adds.split_at(n / 3);
+            let half = |part: &[(u64, Vec<u8>, u64)]| {
+                let mut t = CountTable::with_capacity(part.len() / 7);
+                part.iter().for_each(|(h, k, c)| t.add(*h, k, *c));
+                t
+            };
+            check(&CountTable::merged(half(a), half(b)), "merged");
+            check(&CountTable::merged(half(b), half(a)), "merged the other way");
+            // Shards by key bits, as the CPU backend spills.
+            let mut shards: Vec<CountTable> = (0..4).map(|_| CountTable::new()).collect();
+            adds.iter().for_each(|(h, k, c)| shards[(*h % 4) as usize].add(*h, k, *c));
+            check(&CountTable::union_of_disjoint(shards), "union of shards");
+            // Cleared and refilled: nothing of the first fill remains.
+            let mut reused = direct.clone();
+            reused.clear();
+            assert_eq!((reused.len(), reused.total(), reused.iter_keyed().count()), (0, 0, 0));
+            adds.iter().for_each(|(h, k, c)| reused.add(*h, k, *c));
+            check(&reused, "cleared and refilled");
         }
     }
 

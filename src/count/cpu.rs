@@ -6,15 +6,15 @@
 
 use super::{Backend, Finished};
 use crate::error::Error;
-use crate::table::CountTable;
+use crate::table::{CountTable, Prefetched};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Shared shards: enough that two workers seldom wait for the same one.
 const SHARDS: usize = 64;
 
-/// The shard of a key: bits the hash table does not use for its slot or
-/// its control byte (low and top bits), so each shard's table stays well spread.
+/// The shard of a key: six bits of it (a table's slot mixes all of a key's
+/// bits, so each shard's table stays well spread).
 fn shard_of(hash: u64) -> usize {
     (hash >> 32) as usize & (SHARDS - 1)
 }
@@ -82,31 +82,34 @@ impl CpuBackend {
 }
 
 impl Backend for CpuBackend {
-    type Local = CountTable;
+    type Local = Prefetched;
     const COUNTS_IN_SINK: bool = true;
 
-    fn local(&self) -> CountTable {
-        CountTable::new()
+    fn local(&self) -> Prefetched {
+        Prefetched::default()
     }
 
-    fn end_chunk(&self, local: &mut CountTable) -> Result<(), Error> {
-        if local.len() >= self.opts.spill_entries {
-            self.spill(local);
+    fn end_chunk(&self, local: &mut Prefetched) -> Result<(), Error> {
+        let table = local.table();
+        if table.len() >= self.opts.spill_entries {
+            self.spill(table);
         }
         Ok(())
     }
 
-    fn merge(&self, mut a: CountTable, mut b: CountTable) -> CountTable {
+    fn merge(&self, a: Prefetched, b: Prefetched) -> Prefetched {
+        let (mut a, mut b) = (a.into_table(), b.into_table());
         // Called once every worker has ended: `spilled` no longer changes.
         if !self.spilled.load(Ordering::Relaxed) {
-            return CountTable::merged(a, b);
+            return Prefetched::new(CountTable::merged(a, b));
         }
         self.spill(&mut a);
         self.spill(&mut b);
-        a
+        Prefetched::new(a)
     }
 
-    fn finish(self, mut local: CountTable) -> Result<Finished, Error> {
+    fn finish(self, local: Prefetched) -> Result<Finished, Error> {
+        let mut local = local.into_table();
         if !self.spilled.load(Ordering::Relaxed) {
             return Ok(Finished::table(local));
         }

@@ -44,7 +44,8 @@ pub fn is_inner_punctuation(c: char) -> bool {
 }
 
 /// ASCII bytes that belong to a word (`words`) or to a run of
-/// non-whitespace characters.
+/// non-whitespace characters (where SIMD compares do not classify them).
+#[cfg(not(target_arch = "x86_64"))]
 const fn ascii_table(words: bool) -> [bool; 128] {
     let mut t = [false; 128];
     let mut c = 0;
@@ -57,7 +58,9 @@ const fn ascii_table(words: bool) -> [bool; 128] {
     t
 }
 
+#[cfg(not(target_arch = "x86_64"))]
 const WORDS_ASCII: [bool; 128] = ascii_table(true);
+#[cfg(not(target_arch = "x86_64"))]
 const WHITESPACE_ASCII: [bool; 128] = ascii_table(false);
 
 /// Whether a character belongs to a token in `words` mode.
@@ -176,8 +179,8 @@ impl Tokenizer {
     fn for_each_raw(&self, text: &str, mut f: impl FnMut(&str, bool)) {
         match self.mode {
             Mode::Words if self.inner_punctuation => joined(text, &mut f),
-            Mode::Words => scan(text, &WORDS_ASCII, is_word_char_fast, &mut f),
-            Mode::Whitespace | Mode::Pattern(_) => scan(text, &WHITESPACE_ASCII, |c| !c.is_whitespace(), &mut f),
+            Mode::Words => scan::<true>(text, is_word_char_fast, &mut f),
+            Mode::Whitespace | Mode::Pattern(_) => scan::<false>(text, |c| !c.is_whitespace(), &mut f),
         }
     }
 
@@ -287,7 +290,7 @@ impl Tokenizer {
 fn joined(text: &str, f: &mut impl FnMut(&str, bool)) {
     let base = text.as_ptr() as usize;
     let mut pending: Option<(usize, usize, bool)> = None;
-    scan(text, &WORDS_ASCII, is_word_char_fast, &mut |token: &str, ascii: bool| {
+    scan::<true>(text, is_word_char_fast, &mut |token: &str, ascii: bool| {
         let start = token.as_ptr() as usize - base;
         let end = start + token.len();
         if let Some((s, e, a)) = pending {
@@ -308,52 +311,142 @@ fn joined(text: &str, f: &mut impl FnMut(&str, bool)) {
     }
 }
 
-/// Finds maximal token runs: ASCII bytes by table, other characters by `non_ascii`.
+/// Finds maximal token runs (`WORDS`: word characters, else
+/// non-whitespace), in blocks of 64 bytes: a block's separators become a
+/// bit mask (SIMD compares for its ASCII bytes, [`non_ascii`] once per
+/// other character), and tokens are read off the mask with bit scans, so no
+/// branch depends on each byte. `f` gets each token and whether it is all ASCII.
 #[inline(always)]
-fn scan(text: &str, ascii: &[bool; 128], non_ascii: impl Fn(char) -> bool, f: &mut impl FnMut(&str, bool)) {
+fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut impl FnMut(&str, bool)) {
     let b = text.as_bytes();
     let n = b.len();
+    // The open token's start (NONE between tokens), and whether a block
+    // before this one gave it a non-ASCII byte.
+    const NONE: usize = usize::MAX;
+    let mut start = NONE;
+    let mut wide = false;
+    // Continuation bytes of a character begun in the block before, and
+    // whether that character separates.
+    let mut carry = (0u32, false);
     let mut i = 0;
-    loop {
-        // Skip separators.
+    while i < n {
+        let block: [u8; 64] = match b.get(i..i + 64) {
+            Some(full) => full.try_into().expect("64 bytes"),
+            None => {
+                // The last block, padded with spaces (separators in every mode).
+                let mut last = [b' '; 64];
+                last[..n - i].copy_from_slice(&b[i..]);
+                last
+            }
+        };
+        let (mut sep, high) = classify::<WORDS>(&block);
+        if high != 0 {
+            sep = with_non_ascii(b, i, sep, high, &mut carry, &non_ascii);
+        }
+        let mut pos = 0u32;
         loop {
-            if i >= n {
-                return;
-            }
-            let c = b[i];
-            if c < 128 {
-                if ascii[c as usize] {
+            if start == NONE {
+                pos += (!sep >> pos).trailing_zeros();
+                if pos >= 64 {
                     break;
                 }
-                i += 1;
+                (start, wide) = (i + pos as usize, false);
             } else {
-                let (ch, len) = decode_at(b, i);
-                if non_ascii(ch) {
+                let from = (start.max(i) - i) as u32;
+                pos += (sep >> pos).trailing_zeros();
+                if pos >= 64 {
+                    wide |= high >> from != 0;
                     break;
                 }
-                i += len;
+                let ascii = !wide && high & (!0u64 << from) & ((1u64 << pos) - 1) == 0;
+                f(&text[start..i + pos as usize], ascii);
+                start = NONE;
             }
         }
-        let start = i;
-        let mut all_ascii = true;
-        while i < n {
-            let c = b[i];
-            if c < 128 {
-                if !ascii[c as usize] {
-                    break;
-                }
-                i += 1;
-            } else {
-                let (ch, len) = decode_at(b, i);
-                if !non_ascii(ch) {
-                    break;
-                }
-                all_ascii = false;
-                i += len;
-            }
-        }
-        f(&text[start..i], all_ascii);
+        i += 64;
     }
+    if start != NONE {
+        f(&text[start..], !wide);
+    }
+}
+
+/// The separator mask of `block`'s ASCII bytes (bit k: byte k), and the
+/// mask of its other bytes (whose separator bits mean nothing yet).
+#[inline(always)]
+fn classify<const WORDS: bool>(block: &[u8; 64]) -> (u64, u64) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::*;
+        let (mut sep, mut high) = (0u64, 0u64);
+        for k in 0..4 {
+            // SAFETY: SSE2 is part of x86_64; the load reads 16 of the block's 64 bytes.
+            let (s, h) = unsafe {
+                let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
+                let within = |lo: u8, hi: u8, x: __m128i| {
+                    _mm_and_si128(
+                        _mm_cmpgt_epi8(x, _mm_set1_epi8(lo as i8 - 1)),
+                        _mm_cmplt_epi8(x, _mm_set1_epi8(hi as i8 + 1)),
+                    )
+                };
+                // Signed compares: right for ASCII bytes, the only ones that matter here.
+                let s = if WORDS {
+                    let letter = within(b'a', b'z', _mm_or_si128(v, _mm_set1_epi8(0x20)));
+                    !_mm_movemask_epi8(_mm_or_si128(letter, within(b'0', b'9', v)))
+                } else {
+                    _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)), within(9, 13, v)))
+                };
+                (s as u32 & 0xFFFF, _mm_movemask_epi8(v) as u32)
+            };
+            sep |= (s as u64) << (16 * k);
+            high |= (h as u64) << (16 * k);
+        }
+        (sep, high)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let table = if WORDS { &WORDS_ASCII } else { &WHITESPACE_ASCII };
+        let (mut sep, mut high) = (0u64, 0u64);
+        for (k, &c) in block.iter().enumerate() {
+            high |= ((c >= 128) as u64) << k;
+            sep |= ((c < 128 && !table[c as usize]) as u64) << k;
+        }
+        (sep, high)
+    }
+}
+
+/// Sets the separator bits of the non-ASCII bytes (`high`) of the block at
+/// `i` in `b`: each character is decoded once and all its bytes get its
+/// class. A character that runs on into the next block leaves its class in
+/// `carry` for its last bytes there.
+#[inline(never)]
+fn with_non_ascii(
+    b: &[u8],
+    i: usize,
+    mut sep: u64,
+    mut high: u64,
+    carry: &mut (u32, bool),
+    non_ascii: &impl Fn(char) -> bool,
+) -> u64 {
+    let class = |sep: u64, bits: u64, separates: bool| if separates { sep | bits } else { sep & !bits };
+    if carry.0 > 0 {
+        let bits = (1u64 << carry.0) - 1;
+        sep = class(sep, bits, carry.1);
+        high &= !bits;
+        carry.0 = 0;
+    }
+    while high != 0 {
+        let p = high.trailing_zeros();
+        let (ch, len) = decode_at(b, i + p as usize);
+        let end = p + len as u32;
+        let bits = if end >= 64 { !0u64 << p } else { ((1u64 << len) - 1) << p };
+        let separates = !non_ascii(ch);
+        sep = class(sep, bits, separates);
+        high &= !bits;
+        if end > 64 {
+            *carry = (end - 64, separates);
+        }
+    }
+    sep
 }
 
 #[cfg(test)]
