@@ -6,6 +6,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use gpucount::count::{BackendChoice, BackendConfig};
 use gpucount::sample::ZipfText;
 use gpucount::source::Operand;
+use gpucount::table::Prefetched;
 use gpucount::tokenize::{Mode, SKLEARN_TOKEN_PATTERN, TokenPattern, Tokenizer};
 use gpucount::{CountTable, Keys, Options, TokenBatch};
 
@@ -63,14 +64,61 @@ fn counting(c: &mut Criterion) {
     let mut g = c.benchmark_group("count");
     g.sample_size(10);
     g.throughput(Throughput::Elements(tokens as u64));
-    g.bench_function("cpu table", |b| {
+    cpu_tables(&mut g, "", &batches);
+    gpu_table(&mut g, &batches, tokens);
+    g.finish();
+    // A vocabulary far beyond the caches: most lookups miss.
+    let wide = ZipfText { words: 2_000_000, vocabulary: 1_000_000, exponent: 0.4, ..ZipfText::default() }.to_text();
+    let wide: String = wide.chars().filter(char::is_ascii).collect();
+    let batches = tokenized(&wide, Mode::Words);
+    let mut g = c.benchmark_group("count");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(batches.iter().map(TokenBatch::len).sum::<usize>() as u64));
+    cpu_tables(&mut g, ", 1M words", &batches);
+}
+
+/// The CPU table fed batch by batch, key by key, through the prefetching
+/// queue, and two halves merged; each checks its totals.
+fn cpu_tables(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    label: &str,
+    batches: &[TokenBatch],
+) {
+    use gpucount::keys::KeySink;
+    let table = |part: &[TokenBatch]| {
+        let mut t = CountTable::new();
+        part.iter().for_each(|batch| t.add_batch(batch));
+        t
+    };
+    let whole = table(batches);
+    g.bench_function(format!("cpu table{label}"), |b| b.iter(|| assert_eq!(table(batches).total(), whole.total())));
+    g.bench_function(format!("cpu table, key by key{label}"), |b| {
         b.iter(|| {
-            let mut t = CountTable::new();
-            batches.iter().for_each(|batch| t.add_batch(batch));
-            assert_eq!(t.total(), tokens as u64);
+            let mut t = CountTable::default();
+            batches.iter().flat_map(TokenBatch::iter).for_each(|(hash, token)| t.key(hash, token));
+            assert_eq!(t.total(), whole.total());
         })
     });
-    gpu_table(&mut g, &batches, tokens);
+    g.bench_function(format!("cpu table, prefetched{label}"), |b| {
+        b.iter(|| {
+            let mut t = Prefetched::default();
+            batches.iter().flat_map(TokenBatch::iter).for_each(|(hash, token)| t.key(hash, token));
+            assert_eq!(t.into_table().total(), whole.total());
+        })
+    });
+    // Two workers' tables (each half of the text) merged into one.
+    let (first, second) = batches.split_at(batches.len() / 2);
+    let (a, b) = (table(first), table(second));
+    g.bench_function(format!("merge two tables{label}"), |bench| {
+        bench.iter_batched(
+            || (a.clone(), b.clone()),
+            |(a, b)| {
+                let merged = CountTable::merged(a, b);
+                assert_eq!((merged.len(), merged.total()), (whole.len(), whole.total()));
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
 }
 
 #[cfg(feature = "gpu")]

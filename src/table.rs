@@ -359,6 +359,12 @@ fn prefetch_line<T>(p: &T) {
 /// memory requests busy while it tokenizes the next words.
 const DEPTH: usize = 16;
 
+/// Tables of up to this many slots (1 MiB) are fed directly: they stay in
+/// a core's L2 cache, where the queue costs more than the misses it hides
+/// (criterion: 23 ms direct against 41 ms queued for a 50K-word vocabulary,
+/// 155 ms against 110 ms for 1M words).
+const CACHED_SLOTS: usize = (1 << 20) / std::mem::size_of::<Entry>();
+
 /// Tokens this long or shorter wait in the queue (longer ones are added at once).
 const QUEUED: usize = 23;
 
@@ -370,9 +376,10 @@ struct Queued {
     len: u8,
 }
 
-/// A [`CountTable`] fed through a short queue: each key's slot is
-/// prefetched when the key arrives and counted [`DEPTH`] keys later, so
-/// many cache misses are in flight at once instead of one after another.
+/// A [`CountTable`] fed through a short queue once it outgrows a core's
+/// cache: each key's slot is prefetched when the key arrives and counted
+/// [`DEPTH`] keys later, so many cache misses are in flight at once instead
+/// of one after another.
 /// Counts are the table's once [`Prefetched::flush`] has run.
 pub struct Prefetched {
     table: CountTable,
@@ -415,7 +422,9 @@ impl Prefetched {
 impl crate::keys::KeySink for Prefetched {
     #[inline(always)]
     fn key(&mut self, hash: u64, key: &[u8]) {
-        if key.len() > QUEUED {
+        // A table that fits a core's cache gains nothing from the queue. (A
+        // table never shrinks, so the queue is empty while this holds.)
+        if key.len() > QUEUED || self.table.slots.len() <= CACHED_SLOTS {
             return self.table.add(hash, key, 1);
         }
         self.table.prefetch(hash);
@@ -596,7 +605,10 @@ mod tests {
 
     #[test]
     fn tables_equal_a_plain_map_through_growth_merges_queues_and_shards() {
-        for (n, seed, bits) in [(0, 1, 64), (1, 2, 64), (3000, 3, 64), (3000, 4, 6), (20_000, 5, 12)] {
+        // The last two outgrow CACHED_SLOTS, so keys go through the queue.
+        let cases =
+            [(0, 1, 64), (1, 2, 64), (3000, 3, 64), (3000, 4, 6), (20_000, 5, 12), (100_000, 6, 64), (100_000, 7, 16)];
+        for (n, seed, bits) in cases {
             let adds = random_adds(n, seed, bits);
             let (want, collisions) = reference(&adds);
             let total: u64 = want.values().sum();
@@ -620,7 +632,9 @@ mod tests {
                     queued.key(*h, t);
                 }
             }
-            check(&queued.into_table(), "queued");
+            let queued = queued.into_table();
+            assert_eq!(n < 100_000, queued.slots.len() <= CACHED_SLOTS, "which cases use the queue");
+            check(&queued, "queued");
             // Halves merged both ways, into tables of every size.
             let (a, b) = adds.split_at(n / 3);
             let half = |part: &[(u64, Vec<u8>, u64)]| {
