@@ -15,6 +15,10 @@
 //   6 claimed  read_write  slots claimed by this batch (finalize's work list)
 //   7 spill    read_write  indices of tokens the table could not take
 //
+// Each batch in flight has its own params, tokens, text and spill buffers (a
+// "lane", bound as one bind group); table, arena, counters and claimed are
+// shared, and queue order runs one batch's kernels after the previous one's.
+//
 // Invariants:
 //   * A slot's identity is (64-bit key, token bytes), never the key alone: a
 //     token that meets a slot with its key but other bytes probes on, so a hash

@@ -2,11 +2,14 @@
 //! flushes of the table into an exact host [`CountTable`].
 
 use super::context::GpuContext;
+use super::lane::{Lane, Pending, map_later, take_mapped};
 use super::options::{Fault, GpuOptions};
 use crate::error::Error;
 use crate::keys::{TokenBatch, TokenRecord};
 use crate::table::CountTable;
 use bytemuck::{Pod, Zeroable};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
@@ -65,6 +68,8 @@ const STATUS_BYTES: u64 = COUNTERS_BYTES + 32;
 #[derive(Debug, Default, Clone)]
 pub struct GpuTimes {
     pub upload: Duration,
+    /// Encoding and submitting the kernels (a software driver may run them here).
+    pub submit: Duration,
     /// Host wait from submit to results (kernels plus transfer).
     pub wait: Duration,
     /// Kernel time from timestamp queries, when the adapter has them.
@@ -96,27 +101,29 @@ pub struct GpuTable {
     args_bind_group: wgpu::BindGroup,
     finalize_args: wgpu::Buffer,
     layout: wgpu::BindGroupLayout,
-    params: wgpu::Buffer,
     counters: wgpu::Buffer,
-    status: wgpu::Buffer,
     queries: Option<(wgpu::QuerySet, wgpu::Buffer)>,
-    tokens: wgpu::Buffer,
-    text: wgpu::Buffer,
     claimed: wgpu::Buffer,
-    spill: wgpu::Buffer,
     table: wgpu::Buffer,
     arena: wgpu::Buffer,
-    bind_group: wgpu::BindGroup,
+    /// One lane per batch that may be in flight; `next_lane` takes the next batch.
+    lanes: Vec<Lane>,
+    next_lane: usize,
+    /// Submitted batches whose status is not read yet, oldest first.
+    pending: VecDeque<Pending>,
+    /// Batches retired whole, emptied for the workers to fill again.
+    spent: Vec<TokenBatch>,
     /// Limits derived from the adapter.
     batch_tokens: u32,
     max_slots: u32,
     max_arena_words: u64,
     slots: u32,
     arena_words: u64,
-    text_words: u64,
-    /// Mirrors of the device counters, read after each dispatch.
+    /// The device counters as of the last batch retired (batches still in
+    /// flight may have raised them since).
     used: u32,
     arena_used: u32,
+    /// Tokens submitted since the last flush (in flight included).
     tokens_since_flush: u64,
     grow_table: bool,
     host: CountTable,
@@ -180,22 +187,10 @@ impl GpuTable {
         let (_, [pipeline_args]) =
             compute_pipelines(device, "finalize_args.wgsl", ARGS_SHADER, &[entry(0, read), entry(1, write)], ["main"]);
 
-        let params = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("params"),
-            size: std::mem::size_of::<Params>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         let counters = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("counters"),
             contents: bytemuck::bytes_of(&Counters::default()),
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
-        });
-        let status = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("status readback"),
-            size: STATUS_BYTES,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
         });
         let queries = ctx.timestamps.then(|| {
             let set = device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -211,10 +206,7 @@ impl GpuTable {
             });
             (set, resolve)
         });
-        let tokens = storage(device, "tokens", batch_tokens as u64 * TOKEN_BYTES, wgpu::BufferUsages::empty());
-        let text = storage(device, "text", text_words * 4, wgpu::BufferUsages::empty());
         let claimed = storage(device, "claimed", batch_tokens as u64 * 4, wgpu::BufferUsages::empty());
-        let spill = storage(device, "spill", batch_tokens as u64 * 4, wgpu::BufferUsages::empty());
         let table = storage(device, "table", slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
         let arena = storage(device, "arena", arena_words * 4, wgpu::BufferUsages::empty());
         if opts.fault == Some(Fault::OversizedAllocation) {
@@ -225,8 +217,28 @@ impl GpuTable {
                 wgpu::BufferUsages::empty(),
             );
         }
-        let bind_group =
-            Self::bind(&ctx.device, &layout, [&params, &tokens, &text, &table, &arena, &counters, &claimed, &spill]);
+        let shared = [&table, &arena, &counters, &claimed];
+        let lanes = (0..opts.in_flight.max(1))
+            .map(|_| {
+                let params = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("params"),
+                    size: std::mem::size_of::<Params>() as u64,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                let tokens = storage(device, "tokens", batch_tokens as u64 * TOKEN_BYTES, wgpu::BufferUsages::empty());
+                let text = storage(device, "text", text_words * 4, wgpu::BufferUsages::empty());
+                let spill = storage(device, "spill", batch_tokens as u64 * 4, wgpu::BufferUsages::empty());
+                let status = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("status readback"),
+                    size: STATUS_BYTES,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                let bind_group = Self::bind(device, &layout, [&params, &tokens, &text], &spill, shared);
+                Lane { params, tokens, text, text_words, spill, status, bind_group }
+            })
+            .collect();
         let finalize_args = storage(device, "finalize args", 12, wgpu::BufferUsages::INDIRECT);
         let args_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("finalize args"),
@@ -246,23 +258,20 @@ impl GpuTable {
             args_bind_group,
             finalize_args,
             layout,
-            params,
             counters,
-            status,
             queries,
-            tokens,
-            text,
             claimed,
-            spill,
             table,
             arena,
-            bind_group,
+            lanes,
+            next_lane: 0,
+            pending: VecDeque::new(),
+            spent: Vec::new(),
             batch_tokens,
             max_slots,
             max_arena_words,
             slots,
             arena_words,
-            text_words,
             used: 0,
             arena_used: 0,
             tokens_since_flush: 0,
@@ -273,41 +282,49 @@ impl GpuTable {
         })
     }
 
-    fn bind(device: &wgpu::Device, layout: &wgpu::BindGroupLayout, buffers: [&wgpu::Buffer; 8]) -> wgpu::BindGroup {
+    /// A lane's bind group: its own params, tokens and text (bindings 0-2)
+    /// and spill list (7), and the shared table, arena, counters and claimed list (3-6).
+    fn bind(
+        device: &wgpu::Device,
+        layout: &wgpu::BindGroupLayout,
+        own: [&wgpu::Buffer; 3],
+        spill: &wgpu::Buffer,
+        shared: [&wgpu::Buffer; 4],
+    ) -> wgpu::BindGroup {
+        let buffers = own.iter().chain(shared.iter()).chain(std::iter::once(&spill));
         let entries: Vec<_> = buffers
-            .iter()
             .enumerate()
             .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
             .collect();
         device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("count"), layout, entries: &entries })
     }
 
+    /// Rebuilds every lane's bind group after a buffer was replaced.
     fn rebind(&mut self) {
-        self.bind_group = Self::bind(
-            &self.ctx.device,
-            &self.layout,
-            [
-                &self.params,
-                &self.tokens,
-                &self.text,
-                &self.table,
-                &self.arena,
-                &self.counters,
-                &self.claimed,
-                &self.spill,
-            ],
-        );
+        let shared = [&self.table, &self.arena, &self.counters, &self.claimed];
+        for lane in &mut self.lanes {
+            lane.bind_group = Self::bind(
+                &self.ctx.device,
+                &self.layout,
+                [&lane.params, &lane.tokens, &lane.text],
+                &lane.spill,
+                shared,
+            );
+        }
     }
 
     /// Counts every token of `batch`: in pieces that fit the adapter's limits,
-    /// with tokens too large for any buffer counted on the host.
-    pub fn add(&mut self, batch: &TokenBatch) -> Result<(), Error> {
+    /// with tokens too large for any buffer counted on the host. Returns once
+    /// the pieces are submitted; their status is read back while later
+    /// batches upload (see [`GpuTable::retire`]).
+    pub fn add_owned(&mut self, batch: TokenBatch) -> Result<(), Error> {
         for (hash, token) in batch.oversized() {
             let t = Instant::now();
             self.host.add(*hash, token, 1);
             self.stats.oversized_tokens += 1;
             self.times.host_fallback += t.elapsed();
         }
+        let batch = Arc::new(batch);
         let records = batch.records();
         let max_words = self.max_arena_words.min((self.opts.max_token_bytes as u64).div_ceil(4).min(MAX_LOOP as u64));
         // A dispatch's text: many tokens' worth (the shader never loops over
@@ -334,30 +351,62 @@ impl GpuTable {
             {
                 j += 1;
             }
-            self.dispatch(batch, i..j)?;
+            self.dispatch(&batch, i..j)?;
             i = j;
         }
+        self.recycle(batch);
         Ok(())
     }
 
-    fn dispatch(&mut self, batch: &TokenBatch, range: std::ops::Range<usize>) -> Result<(), Error> {
+    /// [`GpuTable::add_owned`] for a borrowed batch (a copy is kept while
+    /// it is in flight): for callers that reuse their batches, such as benchmarks.
+    pub fn add(&mut self, batch: &TokenBatch) -> Result<(), Error> {
+        self.add_owned(batch.clone())
+    }
+
+    /// Keeps `batch` for reuse once no batch in flight refers to it.
+    fn recycle(&mut self, batch: Arc<TokenBatch>) {
+        if let Ok(mut b) = Arc::try_unwrap(batch) {
+            b.clear();
+            self.spent.push(b);
+        }
+    }
+
+    /// Emptied batches whose allocations the workers can fill again.
+    pub fn take_spent(&mut self) -> Vec<TokenBatch> {
+        std::mem::take(&mut self.spent)
+    }
+
+    /// Uploads one dispatch into the next free lane and submits it, with its
+    /// status copied out and mapped for reading without waiting for it.
+    fn dispatch(&mut self, batch: &Arc<TokenBatch>, range: std::ops::Range<usize>) -> Result<(), Error> {
         let records = &batch.records()[range.clone()];
         let n = records.len() as u32;
         let base = records[0].start_word as u64;
         let last = records[records.len() - 1];
         let words = last.start_word as u64 + (last.len as u64).div_ceil(4) - base;
         self.make_room(n, words)?;
+        // The lane's last batch must be retired (its status unmapped) before reuse.
+        let lane_index = self.next_lane;
+        while self.pending.iter().any(|p| p.lane == lane_index) {
+            self.retire()?;
+        }
+        self.next_lane = (lane_index + 1) % self.lanes.len();
 
         let t = Instant::now();
-        if words > self.text_words {
-            self.text_words = words.next_power_of_two().min(self.max_arena_words);
-            self.text = storage(&self.ctx.device, "text", self.text_words * 4, wgpu::BufferUsages::empty());
+        if words > self.lanes[lane_index].text_words {
+            let lane = &mut self.lanes[lane_index];
+            lane.text_words = words.next_power_of_two().min(self.max_arena_words);
+            lane.text = storage(&self.ctx.device, "text", lane.text_words * 4, wgpu::BufferUsages::empty());
             self.rebind();
         }
+        let lane = &self.lanes[lane_index];
         let q = &self.ctx.queue;
-        q.write_buffer(&self.tokens, 0, bytemuck::cast_slice(records));
+        // write_buffer stages the bytes now and copies them in queue order, so
+        // it is safe while an earlier batch still reads this lane's buffers.
+        q.write_buffer(&lane.tokens, 0, bytemuck::cast_slice(records));
         let bytes = &batch.bytes()[base as usize * 4..(base + words) as usize * 4];
-        q.write_buffer(&self.text, 0, bytes);
+        q.write_buffer(&lane.text, 0, bytes);
         let params = Params {
             n_tokens: n,
             mask: self.slots - 1,
@@ -366,13 +415,14 @@ impl GpuTable {
             arena_words: self.arena_words as u32,
             _pad: [0; 3],
         };
-        q.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
-        // Reset the per-batch counters (spilled, claimed, overflow); keep used and arena_used.
-        q.write_buffer(&self.counters, 8, &[0u8; 12]);
+        q.write_buffer(&lane.params, 0, bytemuck::bytes_of(&params));
         self.times.upload += t.elapsed();
 
         let t = Instant::now();
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        // Reset the per-batch counters (spilled, claimed, overflow); keep used
+        // and arena_used. In the encoder, so it runs after the previous batch.
+        enc.clear_buffer(&self.counters, 8, Some(12));
         let groups = n.div_ceil(WORKGROUP);
         for k in 0..2u32 {
             let timestamp_writes = self.queries.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
@@ -383,7 +433,7 @@ impl GpuTable {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
             if k == 0 {
                 pass.set_pipeline(&self.pipeline_insert);
-                pass.set_bind_group(0, &self.bind_group, &[]);
+                pass.set_bind_group(0, &lane.bind_group, &[]);
                 pass.dispatch_workgroups(groups, 1, 1);
             } else {
                 // One invocation per claimed slot, counted on the device.
@@ -391,25 +441,47 @@ impl GpuTable {
                 pass.set_bind_group(0, &self.args_bind_group, &[]);
                 pass.dispatch_workgroups(1, 1, 1);
                 pass.set_pipeline(&self.pipeline_finalize);
-                pass.set_bind_group(0, &self.bind_group, &[]);
+                pass.set_bind_group(0, &lane.bind_group, &[]);
                 pass.dispatch_workgroups_indirect(&self.finalize_args, 0);
             }
         }
-        enc.copy_buffer_to_buffer(&self.counters, 0, &self.status, 0, COUNTERS_BYTES);
+        enc.copy_buffer_to_buffer(&self.counters, 0, &lane.status, 0, COUNTERS_BYTES);
         if let Some((set, resolve)) = &self.queries {
             enc.resolve_query_set(set, 0..4, resolve, 0);
-            enc.copy_buffer_to_buffer(resolve, 0, &self.status, COUNTERS_BYTES, 32);
+            enc.copy_buffer_to_buffer(resolve, 0, &lane.status, COUNTERS_BYTES, 32);
         }
-        q.submit([enc.finish()]);
+        let submission = q.submit([enc.finish()]);
+        let mapped = map_later(&lane.status, STATUS_BYTES);
+        self.times.submit += t.elapsed();
         self.stats.dispatches += 1;
+        self.tokens_since_flush += n as u64;
         if let Some(Fault::LoseDeviceAfter(k)) = self.opts.fault
             && self.stats.dispatches > k as u64
         {
             self.ctx.inject_failure("device lost (injected fault)");
         }
-        let status = self.read(&self.status, STATUS_BYTES)?;
-        self.times.wait += t.elapsed();
+        self.pending.push_back(Pending {
+            lane: lane_index,
+            submission,
+            batch: batch.clone(),
+            first: range.start,
+            tokens: n,
+            words,
+            mapped,
+        });
+        self.ctx.check()
+    }
 
+    /// Reads the oldest batch in flight's status: waits for it if it is not
+    /// done, fails on a device error, and counts its spills on the host.
+    fn retire(&mut self) -> Result<(), Error> {
+        let Some(p) = self.pending.pop_front() else { return Ok(()) };
+        let t = Instant::now();
+        let mapped = p.wait_mapped(&self.ctx.device);
+        self.times.wait += t.elapsed();
+        self.ctx.check()?;
+        mapped?;
+        let status = take_mapped(&self.lanes[p.lane].status, STATUS_BYTES)?;
         let c: Counters = bytemuck::pod_read_unaligned(&status[..COUNTERS_BYTES as usize]);
         if c.overflow > 0 {
             return Err(Error::Gpu(format!(
@@ -426,20 +498,32 @@ impl GpuTable {
         }
         self.used = c.used;
         self.arena_used = c.arena_used;
-        self.tokens_since_flush += n as u64;
+        if c.spilled > u32::min(p.tokens, self.batch_tokens) {
+            return Err(Error::Gpu(format!("{} spills reported for {} tokens", c.spilled, p.tokens)));
+        }
         if c.spilled > 0 {
-            self.take_spills(batch, range.start, c.spilled)?;
+            self.take_spills(p.lane, &p.batch, p.first, c.spilled)?;
+        }
+        self.recycle(p.batch);
+        Ok(())
+    }
+
+    /// Retires every batch in flight, so the counters mirrored on the host are exact.
+    fn retire_all(&mut self) -> Result<(), Error> {
+        while !self.pending.is_empty() {
+            self.retire()?;
         }
         Ok(())
     }
 
-    /// Counts on the host the tokens the table could not take.
-    fn take_spills(&mut self, batch: &TokenBatch, first: usize, spilled: u32) -> Result<(), Error> {
+    /// Counts on the host the tokens the table could not take (listed in the
+    /// spill buffer of the lane that ran them, which no later batch has used).
+    fn take_spills(&mut self, lane: usize, batch: &TokenBatch, first: usize, spilled: u32) -> Result<(), Error> {
         let t = Instant::now();
         let size = spilled as u64 * 4;
         let staging = self.staging("spill readback", size);
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(&self.spill, 0, &staging, 0, size);
+        enc.copy_buffer_to_buffer(&self.lanes[lane].spill, 0, &staging, 0, size);
         self.ctx.queue.submit([enc.finish()]);
         let data = self.read(&staging, size)?;
         let records = batch.records();
@@ -455,7 +539,24 @@ impl GpuTable {
     }
 
     /// Flushes (and grows) so that a batch of `n` tokens and `words` words fits.
+    ///
+    /// Batches in flight have not reported yet, so the arena check counts
+    /// every word they uploaded as if it joined the arena (an upper bound:
+    /// the arena can never overflow), and the load check uses the last
+    /// retired load (a heuristic only: a full table spills, exactly). Only
+    /// when the bound says "full" does the host wait for them, and then it
+    /// decides on exact figures.
     fn make_room(&mut self, n: u32, words: u64) -> Result<(), Error> {
+        let in_flight_words: u64 = self.pending.iter().map(|p| p.words).sum();
+        let load = self.used as f64 / self.slots as f64;
+        let may_need_room = load > self.opts.max_load
+            || (self.grow_table && self.slots < self.max_slots)
+            || self.arena_used as u64 + in_flight_words + words > self.arena_words
+            || self.tokens_since_flush + n as u64 > u32::MAX as u64;
+        if !may_need_room {
+            return Ok(());
+        }
+        self.retire_all()?;
         let load = self.used as f64 / self.slots as f64;
         let table_full = load > self.opts.max_load || (self.grow_table && self.slots < self.max_slots);
         let arena_full = self.arena_used as u64 + words > self.arena_words;
@@ -478,8 +579,10 @@ impl GpuTable {
         Ok(())
     }
 
-    /// Moves every slot into the host table and empties the device table.
+    /// Moves every slot into the host table and empties the device table
+    /// (after every batch in flight has reported).
     pub fn flush(&mut self) -> Result<(), Error> {
+        self.retire_all()?;
         if self.used == 0 {
             return Ok(());
         }
