@@ -528,3 +528,28 @@ fn a_device_lost_mid_pipeline_fails_once_and_never_hangs() {
     assert_eq!(crate::util::tsv(&out.stdout), want);
     assert!(String::from_utf8_lossy(&out.stderr).contains("counting on the CPU instead"));
 }
+
+/// Runs of long tokens: seven 5,000-word tokens pass a packed record's
+/// 15-bit offset from its 256-token block's base, so dispatches must end
+/// early there. A packing that wrapped the offset would misread tokens.
+#[test]
+fn runs_of_long_tokens_split_packed_dispatches_exactly() {
+    if !gpu_available() {
+        return;
+    }
+    let long = |k: usize| ((b'a' + k as u8) as char).to_string().repeat(20_000);
+    let text: String = (0..40).map(|i| format!("{} s{} ", long(i % 5), i % 3)).collect();
+    let expected = reference_rows(&reference(&text, Mode::Words, false));
+    assert_eq!(expected.len(), 8);
+    let d = Dir::new();
+    let inputs = file(&d, "long.txt", &text);
+    let opts = options(Mode::Words, false, 1 << 20, 2);
+    assert_eq!(short(&rows(&cpu(&inputs, &opts).table)), short(&expected));
+    for g in
+        [GpuOptions::default(), GpuOptions { in_flight: 3, initial_arena_bytes: 64 << 10, ..GpuOptions::default() }]
+    {
+        let got = gpu(&inputs, &opts, g);
+        assert_eq!(short(&rows(&got.table)), short(&expected));
+        assert!(got.notes[0].contains(" 0 oversized tokens"), "{:?}", got.notes);
+    }
+}

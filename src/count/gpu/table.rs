@@ -24,7 +24,33 @@ const MAX_LOOP: u32 = 65_535;
 /// GPU, while the arena room reserved for them stays small.
 const MAX_WINDOW_WORDS: u64 = 1 << 20;
 const SLOT_BYTES: u64 = std::mem::size_of::<Slot>() as u64;
-const TOKEN_BYTES: u64 = std::mem::size_of::<TokenRecord>() as u64;
+/// Tokens that share one base word in a packed upload (count.wgsl's `token`).
+const BLOCK: usize = 256;
+/// How far past its block's base a token may start, in words (15 bits).
+const MAX_BLOCK_OFFSET: u64 = (1 << 15) - 1;
+/// Longest token a packed record can say, in bytes (17 bits).
+const MAX_PACKED_LEN: u64 = (1 << 17) - 1;
+
+/// Bytes of `n` packed records (at most `n * 769 / 64 + 4`): a base word per block, then 12 bytes a token
+/// (a [`TokenRecord`] is 16: the offset and length share one word).
+fn packed_bytes(n: u64) -> u64 {
+    n.div_ceil(BLOCK as u64) * 4 + n * 12
+}
+
+/// Packs `records` as count.wgsl reads them into `out`. The caller keeps
+/// each token within [`MAX_BLOCK_OFFSET`] words of its block's first token
+/// and within [`MAX_PACKED_LEN`] bytes.
+fn pack(records: &[TokenRecord], base_word: u32, out: &mut Vec<u32>) {
+    out.clear();
+    out.extend(records.chunks(BLOCK).map(|block| block[0].start_word - base_word));
+    for block in records.chunks(BLOCK) {
+        let block_base = block[0].start_word;
+        for r in block {
+            debug_assert!(((r.start_word - block_base) as u64) <= MAX_BLOCK_OFFSET && r.len as u64 <= MAX_PACKED_LEN);
+            out.extend([r.hash_lo, r.hash_hi, (r.start_word - block_base) << 17 | r.len]);
+        }
+    }
+}
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
@@ -113,6 +139,8 @@ pub struct GpuTable {
     pending: VecDeque<Pending>,
     /// Batches retired whole, emptied for the workers to fill again.
     spent: Vec<TokenBatch>,
+    /// The packed records of the batch being uploaded (reused).
+    packed: Vec<u32>,
     /// Limits derived from the adapter.
     batch_tokens: u32,
     max_slots: u32,
@@ -151,7 +179,8 @@ impl GpuTable {
         let max_binding = max_binding & !3;
         let dispatch_tokens = limits.max_compute_workgroups_per_dimension as u64 * WORKGROUP as u64;
         let batch_tokens =
-            (opts.max_batch_tokens as u64).min(max_binding / TOKEN_BYTES).min(dispatch_tokens).max(1) as u32;
+            (opts.max_batch_tokens as u64).min(max_binding.saturating_sub(4) * 64 / 769).min(dispatch_tokens).max(1)
+                as u32;
         let max_slots = prev_pow2((max_binding / SLOT_BYTES).min(u32::MAX as u64 / 2))
             .min(opts.max_slots.map_or(u32::MAX, prev_pow2_u32));
         if max_slots < 2 {
@@ -226,7 +255,7 @@ impl GpuTable {
                     usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                     mapped_at_creation: false,
                 });
-                let tokens = storage(device, "tokens", batch_tokens as u64 * TOKEN_BYTES, wgpu::BufferUsages::empty());
+                let tokens = storage(device, "tokens", packed_bytes(batch_tokens as u64), wgpu::BufferUsages::empty());
                 let text = storage(device, "text", text_words * 4, wgpu::BufferUsages::empty());
                 let spill = storage(device, "spill", batch_tokens as u64 * 4, wgpu::BufferUsages::empty());
                 let status = device.create_buffer(&wgpu::BufferDescriptor {
@@ -267,6 +296,7 @@ impl GpuTable {
             next_lane: 0,
             pending: VecDeque::new(),
             spent: Vec::new(),
+            packed: Vec::new(),
             batch_tokens,
             max_slots,
             max_arena_words,
@@ -326,7 +356,10 @@ impl GpuTable {
         }
         let batch = Arc::new(batch);
         let records = batch.records();
-        let max_words = self.max_arena_words.min((self.opts.max_token_bytes as u64).div_ceil(4).min(MAX_LOOP as u64));
+        let max_words = self
+            .max_arena_words
+            .min((self.opts.max_token_bytes as u64).div_ceil(4).min(MAX_LOOP as u64))
+            .min(MAX_PACKED_LEN / 4);
         // A dispatch's text: many tokens' worth (the shader never loops over
         // it, only over one token), within the arena it may all have to join.
         let window_words = self.max_arena_words.min(MAX_WINDOW_WORDS);
@@ -342,12 +375,14 @@ impl GpuTable {
                 i += 1;
                 continue;
             }
-            // Tokens are laid out back to back, so a run of records is a run of words.
+            // Tokens are laid out back to back, so a run of records is a run of
+            // words; a packed record says its start within 15 bits of its block's.
             let mut j = i + 1;
             while j < records.len()
                 && j - i < self.batch_tokens as usize
                 && words(&records[j]) <= max_words
                 && (records[j].start_word as u64 + words(&records[j])) - first.start_word as u64 <= window_words
+                && (records[j].start_word - records[i + (j - i) / BLOCK * BLOCK].start_word) as u64 <= MAX_BLOCK_OFFSET
             {
                 j += 1;
             }
@@ -404,7 +439,8 @@ impl GpuTable {
         let q = &self.ctx.queue;
         // write_buffer stages the bytes now and copies them in queue order, so
         // it is safe while an earlier batch still reads this lane's buffers.
-        q.write_buffer(&lane.tokens, 0, bytemuck::cast_slice(records));
+        pack(records, base as u32, &mut self.packed);
+        q.write_buffer(&lane.tokens, 0, bytemuck::cast_slice(&self.packed));
         let bytes = &batch.bytes()[base as usize * 4..(base + words) as usize * 4];
         q.write_buffer(&lane.text, 0, bytes);
         let params = Params {
@@ -717,6 +753,43 @@ mod tests {
             .expect("shader validates");
         let ctx = module.to_ctx();
         module.types.iter().filter_map(|(_, t)| Some((t.name.clone()?, t.inner.size(ctx)))).collect()
+    }
+
+    /// The host's packing read back the way count.wgsl's `token` reads it,
+    /// across block boundaries, with the largest offset and length allowed.
+    #[test]
+    fn packed_records_read_back_as_the_shader_reads_them() {
+        let mut records = Vec::new();
+        let mut word = 1000u32;
+        for i in 0..600u32 {
+            let len = match i % 7 {
+                // The last token of a block may be as long as a record allows.
+                _ if i == 255 => MAX_PACKED_LEN as u32,
+                0 => 1,
+                1 => 4,
+                _ => 5 + i % 100,
+            };
+            records.push(TokenRecord { hash_lo: i * 3, hash_hi: !i, start_word: word, len });
+            word += len.div_ceil(4);
+        }
+        let base = records[0].start_word;
+        let mut packed = Vec::new();
+        pack(&records, base, &mut packed);
+        assert_eq!(packed.len() as u64 * 4, packed_bytes(records.len() as u64));
+        let n = records.len() as u32;
+        let token = |i: u32| {
+            let r = (n.div_ceil(256) + 3 * i) as usize;
+            let p = packed[r + 2];
+            TokenRecord {
+                hash_lo: packed[r],
+                hash_hi: packed[r + 1],
+                start_word: base + packed[(i / 256) as usize] + (p >> 17),
+                len: p & 0x1ffff,
+            }
+        };
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(token(i as u32), *r, "record {i}");
+        }
     }
 
     #[test]
