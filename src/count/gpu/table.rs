@@ -153,6 +153,9 @@ pub struct GpuTable {
     arena_used: u32,
     /// Tokens submitted since the last flush (in flight included).
     tokens_since_flush: u64,
+    /// New (or spilled) slots per token in the last retired batch: predicts how much the
+    /// batches in flight fill the table (1.0, the worst case, until measured).
+    new_slot_rate: f64,
     grow_table: bool,
     host: CountTable,
     pub times: GpuTimes,
@@ -305,6 +308,7 @@ impl GpuTable {
             used: 0,
             arena_used: 0,
             tokens_since_flush: 0,
+            new_slot_rate: 1.0,
             grow_table: false,
             host: CountTable::new(),
             times: GpuTimes::default(),
@@ -532,6 +536,9 @@ impl GpuTable {
             *self.times.insert_kernel.get_or_insert_default() += ns(ts[0], ts[1]);
             *self.times.finalize_kernel.get_or_insert_default() += ns(ts[2], ts[3]);
         }
+        // Spilled tokens wanted slots too: a spilling table predicts full.
+        let wanted = c.used.saturating_sub(self.used) as u64 + c.spilled as u64;
+        self.new_slot_rate = wanted as f64 / p.tokens.max(1) as f64;
         self.used = c.used;
         self.arena_used = c.arena_used;
         if c.spilled > u32::min(p.tokens, self.batch_tokens) {
@@ -578,13 +585,15 @@ impl GpuTable {
     ///
     /// Batches in flight have not reported yet, so the arena check counts
     /// every word they uploaded as if it joined the arena (an upper bound:
-    /// the arena can never overflow), and the load check uses the last
-    /// retired load (a heuristic only: a full table spills, exactly). Only
-    /// when the bound says "full" does the host wait for them, and then it
-    /// decides on exact figures.
+    /// the arena can never overflow), and the load check predicts their new
+    /// slots from the last retired batch's rate (a heuristic, as the load
+    /// limit is: a full table spills, exactly). Only when either says "full"
+    /// does the host wait for them, and then it decides on exact figures, as
+    /// an unpipelined table would.
     fn make_room(&mut self, n: u32, words: u64) -> Result<(), Error> {
         let in_flight_words: u64 = self.pending.iter().map(|p| p.words).sum();
-        let load = self.used as f64 / self.slots as f64;
+        let in_flight_tokens: u64 = self.pending.iter().map(|p| p.tokens as u64).sum();
+        let load = (self.used as f64 + in_flight_tokens as f64 * self.new_slot_rate) / self.slots as f64;
         let may_need_room = load > self.opts.max_load
             || (self.grow_table && self.slots < self.max_slots)
             || self.arena_used as u64 + in_flight_words + words > self.arena_words
