@@ -7,13 +7,23 @@
 //
 // Bindings (group 0):
 //   0 params   uniform     batch size, table mask, probe limit, arena size
-//   1 tokens   read        vec4<u32>(key_lo, key_hi, start_word, len_bytes) per token
+//   1 tokens   read        packed records, 12 bytes a token (see `token`)
 //   2 text     read        token bytes; each token starts on a word and is zero-padded
 //   3 table    read_write  slots: owner, count, key, word_off, word_len, first two words
 //   4 arena    read_write  bytes of every resident slot's token, zero-padded words
 //   5 counters read_write  used slots, arena words used, spilled, claimed, overflow
 //   6 claimed  read_write  slots claimed by this batch (finalize's work list)
 //   7 spill    read_write  indices of tokens the table could not take
+//
+// Each batch in flight has its own params, tokens, text and spill buffers (a
+// "lane", bound as one bind group); table, arena, counters and claimed are
+// shared, and queue order runs one batch's kernels after the previous one's.
+//
+// Token records: one u32 per 256-token block (the block's first token's
+// start word, relative to params.base_word), then three u32 per token:
+// key_lo, key_hi, and (start word - block base) << 17 | len_bytes. The host
+// keeps every token at most 65,536 bytes (17 bits) and ends a dispatch
+// before a token starts 32,768 words (15 bits) or more past its block base.
 //
 // Invariants:
 //   * A slot's identity is (64-bit key, token bytes), never the key alone: a
@@ -68,13 +78,21 @@ struct Counters {
 }
 
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read> tokens: array<vec4<u32>>;
+@group(0) @binding(1) var<storage, read> tokens: array<u32>;
 @group(0) @binding(2) var<storage, read> text: array<u32>;
 @group(0) @binding(3) var<storage, read_write> table: array<Slot>;
 @group(0) @binding(4) var<storage, read_write> arena: array<u32>;
 @group(0) @binding(5) var<storage, read_write> counters: Counters;
 @group(0) @binding(6) var<storage, read_write> claimed: array<u32>;
 @group(0) @binding(7) var<storage, read_write> spill: array<u32>;
+
+// Token i of this batch as vec4(key_lo, key_hi, start_word, len_bytes).
+fn token(i: u32) -> vec4<u32> {
+    let r = (params.n_tokens + 255u) / 256u + 3u * i;
+    let packed = tokens[r + 2u];
+    let start = params.base_word + tokens[i / 256u] + (packed >> 17u);
+    return vec4<u32>(tokens[r], tokens[r + 1u], start, packed & 0x1ffffu);
+}
 
 fn words_of(len: u32) -> u32 {
     return (len + 3u) / 4u;
@@ -120,7 +138,7 @@ fn insert(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (i >= params.n_tokens) {
         return;
     }
-    let t = tokens[i];
+    let t = token(i);
     var slot = t.x & params.mask;
     var probes = 0u;
     // Weak compare-exchange may fail spuriously; bound the retries too.
@@ -148,7 +166,7 @@ fn insert(@builtin(global_invocation_id) gid: vec3<u32>) {
         if (owner == RESIDENT) {
             same = same_as_resident(t, slot);
         } else {
-            same = same_as_token(t, tokens[owner - 1u]);
+            same = same_as_token(t, token(owner - 1u));
         }
         if (same) {
             atomicAdd(&table[slot].count, 1u);
@@ -167,7 +185,7 @@ fn finalize(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let slot = claimed[i];
-    let t = tokens[atomicLoad(&table[slot].owner) - 1u];
+    let t = token(atomicLoad(&table[slot].owner) - 1u);
     let n = words_of(t.w);
     let off = atomicAdd(&counters.arena_used, n);
     if (off + n > params.arena_words) {

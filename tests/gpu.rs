@@ -405,3 +405,151 @@ fn bench_calibrates_the_adapter_it_ran_and_auto_reads_it() {
     // Nothing to calibrate without the GPU.
     gpucount().args(["bench", "--calibrate", "--no-gpu"]).arg(&f).assert().code(2);
 }
+
+/// Text in which word `i` of `words` occurs exactly `i + 1` times, interleaved
+/// so every small batch holds many words, and its hand-computed rows.
+fn known_counts(words: u64) -> (String, Vec<(String, u64)>) {
+    let mut text = String::new();
+    for round in 0..words {
+        for i in round..words {
+            text.push_str(&format!("word{i} "));
+        }
+        text.push('\n');
+    }
+    let mut expected: Vec<(String, u64)> = (0..words).map(|i| (format!("word{i}"), i + 1)).collect();
+    expected.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    (text, expected)
+}
+
+/// Many tiny batches queued and in flight at once, on a table that spills
+/// and an arena that forces flushes, with and without colliding keys: the
+/// counts equal the hand-computed ones and the CPU's at every depth. A batch
+/// whose status were read from the wrong lane, a spill list overwritten by a
+/// later batch, or an arena check that ignored batches in flight would lose,
+/// double or misplace counts here.
+#[test]
+fn many_small_batches_in_flight_spill_and_flush_exactly() {
+    if !gpu_available() {
+        return;
+    }
+    let (text, expected) = known_counts(120);
+    assert_eq!(expected.iter().map(|r| r.1).sum::<u64>(), 120 * 121 / 2);
+    let d = Dir::new();
+    let inputs = file(&d, "known.txt", &text);
+    for hash in [KeyHash::default(), KeyHash::WeakForTesting { bits: 3 }] {
+        let opts = Options { hash, ..options(Mode::Words, false, 64, 3) };
+        assert_eq!(rows(&cpu(&inputs, &opts).table), expected, "cpu {hash:?}");
+        for (in_flight, queue_batches) in [(1, 1), (2, 1), (3, 2), (5, 4)] {
+            let base = GpuOptions { in_flight, queue_batches, max_batch_tokens: 5, min_dispatch_tokens: 3, ..tiny() };
+            // 8 slots for 120 words: probe chains end, tokens spill to the host.
+            let spilling =
+                GpuOptions { initial_slots: 8, max_slots: Some(8), max_load: 1.0, max_probes: 4, ..base.clone() };
+            // 16 bytes of arena: a flush nearly every batch, with others in flight.
+            let flushing = GpuOptions { initial_arena_bytes: 16, ..base };
+            for (name, g) in [("spilling", spilling), ("flushing", flushing)] {
+                let got = gpu(&inputs, &opts, g);
+                let label = format!("{name} in_flight={in_flight} queue={queue_batches} {hash:?}");
+                assert_eq!(rows(&got.table), expected, "{label}");
+                let note = &got.notes[0];
+                let dispatches: u64 = note.split(' ').next().unwrap().parse().unwrap();
+                assert!(dispatches >= 120 * 121 / 2 / 5, "{label}: {note}");
+                if name == "spilling" {
+                    assert!(!note.contains(" 0 tokens spilled"), "{label}: spills expected: {note}");
+                } else {
+                    assert!(!note.contains(" 1 flushes") && !note.contains(" 0 flushes"), "{label}: {note}");
+                }
+            }
+        }
+    }
+}
+
+/// A device lost mid-pipeline (batches queued and in flight, workers blocked
+/// on a full queue) ends the run with the device's error, once, and never
+/// hangs: the workers' sends fail when the device thread stops. Under `auto`
+/// the CPU recount is exact.
+#[test]
+fn a_device_lost_mid_pipeline_fails_once_and_never_hangs() {
+    if !gpu_available() {
+        return;
+    }
+    use gpucount::count::gpu::Fault;
+    use std::time::Duration;
+    let (text, expected) = known_counts(150);
+    let d = Dir::new();
+    let inputs = file(&d, "known.txt", &text);
+    for (after, in_flight, queue_batches) in [(0, 2, 1), (3, 2, 1), (10, 4, 1), (25, 1, 3)] {
+        let g = GpuOptions {
+            in_flight,
+            queue_batches,
+            min_dispatch_tokens: 1,
+            max_batch_tokens: 4,
+            fault: Some(Fault::LoseDeviceAfter(after)),
+            ..GpuOptions::default()
+        };
+        let opts = on_gpu(&options(Mode::Words, false, 32, 3), g);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let run_inputs = inputs.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(gpucount::pipeline::count(run_inputs, &opts).map(|o| rows(&o.table)));
+        });
+        let result = rx.recv_timeout(Duration::from_secs(120)).expect("the run hung after the device was lost");
+        match result {
+            Err(e) => assert_eq!(e.to_string(), "GPU failure: device lost (injected fault)", "after {after}"),
+            Ok(rows) => panic!("after {after}: a lost device still gave {} rows", rows.len()),
+        }
+    }
+    // The same through the command line: one line on stderr, nothing on
+    // stdout; under auto, the CPU's exact counts and a warning.
+    let f = d.write("known2.txt", &text);
+    let args = ["--chunk-bytes", "64", "--gpu-dispatch-tokens", "1", "--gpu-fault", "lose-device-after:7", "-j", "3"];
+    let out = gpucount()
+        .arg(&f)
+        .args(["--backend", "gpu"])
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .code(1)
+        .stdout("")
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err, "gpucount: GPU failure: device lost (injected fault)\n");
+    let out = gpucount()
+        .arg(&f)
+        .args(["--auto-software"])
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let mut want: Vec<(String, u64)> = expected;
+    want.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    assert_eq!(crate::util::tsv(&out.stdout), want);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("counting on the CPU instead"));
+}
+
+/// Runs of long tokens: seven 5,000-word tokens pass a packed record's
+/// 15-bit offset from its 256-token block's base, so dispatches must end
+/// early there. A packing that wrapped the offset would misread tokens.
+#[test]
+fn runs_of_long_tokens_split_packed_dispatches_exactly() {
+    if !gpu_available() {
+        return;
+    }
+    let long = |k: usize| ((b'a' + k as u8) as char).to_string().repeat(20_000);
+    let text: String = (0..40).map(|i| format!("{} s{} ", long(i % 5), i % 3)).collect();
+    let expected = reference_rows(&reference(&text, Mode::Words, false));
+    assert_eq!(expected.len(), 8);
+    let d = Dir::new();
+    let inputs = file(&d, "long.txt", &text);
+    let opts = options(Mode::Words, false, 1 << 20, 2);
+    assert_eq!(short(&rows(&cpu(&inputs, &opts).table)), short(&expected));
+    for g in
+        [GpuOptions::default(), GpuOptions { in_flight: 3, initial_arena_bytes: 64 << 10, ..GpuOptions::default() }]
+    {
+        let got = gpu(&inputs, &opts, g);
+        assert_eq!(short(&rows(&got.table)), short(&expected));
+        assert!(got.notes[0].contains(" 0 oversized tokens"), "{:?}", got.notes);
+    }
+}

@@ -5,6 +5,10 @@
 
 #[cfg(feature = "gpu")]
 mod context;
+#[cfg(feature = "gpu")]
+mod device_thread;
+#[cfg(feature = "gpu")]
+mod lane;
 mod options;
 #[cfg(feature = "gpu")]
 mod table;
@@ -37,21 +41,20 @@ pub unsafe fn quiet_driver_environment() {
 
 #[cfg(feature = "gpu")]
 mod backend {
+    use super::device_thread::DeviceThread;
     use super::{GpuContext, GpuOptions, GpuTable};
     use crate::count::{Backend, Finished};
     use crate::error::Error;
     use crate::keys::TokenBatch;
-    use std::sync::Mutex;
 
-    /// Counts on a GPU. Workers make key batches in parallel; dispatches are
-    /// serialized through one table, so a worker that waits for the device
-    /// leaves the others tokenizing.
+    /// Counts on a GPU. Workers make key batches in parallel and queue them
+    /// for one device thread, which owns the table; a worker waits only when
+    /// the queue is full, and the device thread keeps batches in flight so
+    /// uploads overlap the kernels.
     pub struct GpuBackend {
-        table: Mutex<GpuTable>,
+        device_thread: DeviceThread,
         device: String,
         min_dispatch: usize,
-        /// An error met while merging workers' last keys (merge returns none).
-        failed: Mutex<Option<Error>>,
     }
 
     impl GpuBackend {
@@ -59,32 +62,15 @@ mod backend {
         pub fn new(ctx: GpuContext, opts: GpuOptions) -> Result<GpuBackend, Error> {
             let device = ctx.describe();
             let min_dispatch = opts.min_dispatch_tokens as usize;
-            Ok(GpuBackend {
-                table: Mutex::new(GpuTable::new(ctx, opts)?),
-                device,
-                min_dispatch,
-                failed: Mutex::new(None),
-            })
-        }
-
-        /// Dispatches `batch` and empties it.
-        fn dispatch(&self, batch: &mut TokenBatch) -> Result<(), Error> {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let result = self.table.lock().map_err(poisoned)?.add(batch);
-            batch.clear();
-            result
+            let (queue, in_flight) = (opts.queue_batches as usize, opts.in_flight as usize);
+            let table = GpuTable::new(ctx, opts)?;
+            Ok(GpuBackend { device_thread: DeviceThread::start(table, queue, in_flight)?, device, min_dispatch })
         }
 
         /// The adapter: "name (backend, device type)".
         pub fn device(&self) -> &str {
             &self.device
         }
-    }
-
-    fn poisoned<T>(_: T) -> Error {
-        Error::Gpu("a worker panicked while using the device".into())
     }
 
     impl Backend for GpuBackend {
@@ -99,25 +85,30 @@ mod backend {
             if batch.len() < self.min_dispatch {
                 return Ok(());
             }
-            self.dispatch(batch)
+            self.device_thread.send(batch)
         }
 
+        /// Queues `b`'s last keys. A failure to queue means the device
+        /// thread failed; `finish` reports its error.
         fn merge(&self, a: TokenBatch, mut b: TokenBatch) -> TokenBatch {
-            if let Err(e) = self.dispatch(&mut b)
-                && let Ok(mut failed) = self.failed.lock()
-            {
-                failed.get_or_insert(e);
-            }
+            let _ = self.device_thread.send(&mut b);
             a
         }
 
         fn finish(self, mut last: TokenBatch) -> Result<Finished, Error> {
-            self.dispatch(&mut last)?;
-            if let Some(e) = self.failed.into_inner().map_err(poisoned)? {
-                return Err(e);
-            }
-            let (table, times, stats) = self.table.into_inner().map_err(poisoned)?.finish()?;
-            let mut stages = vec![("gpu upload".to_string(), times.upload), ("gpu wait".to_string(), times.wait)];
+            let sent = self.device_thread.send(&mut last);
+            let blocked = self.device_thread.blocked();
+            let drained = self.device_thread.finish();
+            let d = drained?;
+            sent?;
+            let (times, stats) = (d.times, d.stats);
+            let mut stages = vec![
+                ("gpu queue full".to_string(), blocked),
+                ("gpu thread idle".to_string(), d.starved),
+                ("gpu upload".to_string(), times.upload),
+                ("gpu submit".to_string(), times.submit),
+                ("gpu wait".to_string(), times.wait),
+            ];
             if let Some(d) = times.insert_kernel {
                 stages.push(("gpu insert kernel".into(), d));
             }
@@ -130,7 +121,7 @@ mod backend {
                 "{} dispatches, {} flushes, table {} slots; {} tokens spilled and {} oversized tokens counted on the host",
                 stats.dispatches, stats.flushes, stats.final_slots, stats.spilled_tokens, stats.oversized_tokens
             )];
-            Ok(Finished { table, stages, notes })
+            Ok(Finished { table: d.table, stages, notes })
         }
     }
 }

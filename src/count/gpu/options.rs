@@ -55,9 +55,16 @@ pub struct GpuOptions {
     /// Most tokens per dispatch.
     pub max_batch_tokens: u32,
     /// Keys a worker gathers, over chunks, before it dispatches them: a GPU
-    /// needs many invocations per dispatch to fill, and each dispatch waits
-    /// for a status read back (tests lower it to dispatch every chunk).
+    /// needs many invocations per dispatch to fill, and each dispatch costs a
+    /// submit and a status read back (tests lower it to dispatch every chunk).
     pub min_dispatch_tokens: u32,
+    /// Batches submitted to the device before the host waits for the oldest
+    /// one's status: with two or more, batch k+1 uploads while batch k runs.
+    /// Each has its own token, text, spill and status buffers.
+    pub in_flight: u32,
+    /// Batches queued between the tokenizing workers and the device thread;
+    /// a worker with a full batch waits here while the queue is full.
+    pub queue_batches: u32,
     /// Probes before a token is handed back to the host.
     pub max_probes: u32,
     /// Flush when more than this share of slots is used before a batch.
@@ -80,6 +87,8 @@ impl Default for GpuOptions {
             initial_arena_bytes: 8 << 20,
             max_batch_tokens: 1 << 20,
             min_dispatch_tokens: 1 << 18,
+            in_flight: 2,
+            queue_batches: 2,
             max_probes: 4096,
             max_load: 0.5,
             max_token_bytes: 64 << 10,

@@ -2,11 +2,14 @@
 //! flushes of the table into an exact host [`CountTable`].
 
 use super::context::GpuContext;
+use super::lane::{Lane, Pending, map_later, take_mapped};
 use super::options::{Fault, GpuOptions};
 use crate::error::Error;
 use crate::keys::{TokenBatch, TokenRecord};
 use crate::table::CountTable;
 use bytemuck::{Pod, Zeroable};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
@@ -21,7 +24,33 @@ const MAX_LOOP: u32 = 65_535;
 /// GPU, while the arena room reserved for them stays small.
 const MAX_WINDOW_WORDS: u64 = 1 << 20;
 const SLOT_BYTES: u64 = std::mem::size_of::<Slot>() as u64;
-const TOKEN_BYTES: u64 = std::mem::size_of::<TokenRecord>() as u64;
+/// Tokens that share one base word in a packed upload (count.wgsl's `token`).
+const BLOCK: usize = 256;
+/// How far past its block's base a token may start, in words (15 bits).
+const MAX_BLOCK_OFFSET: u64 = (1 << 15) - 1;
+/// Longest token a packed record can say, in bytes (17 bits).
+const MAX_PACKED_LEN: u64 = (1 << 17) - 1;
+
+/// Bytes of `n` packed records (at most `n * 769 / 64 + 4`): a base word per block, then 12 bytes a token
+/// (a [`TokenRecord`] is 16: the offset and length share one word).
+fn packed_bytes(n: u64) -> u64 {
+    n.div_ceil(BLOCK as u64) * 4 + n * 12
+}
+
+/// Packs `records` as count.wgsl reads them into `out`. The caller keeps
+/// each token within [`MAX_BLOCK_OFFSET`] words of its block's first token
+/// and within [`MAX_PACKED_LEN`] bytes.
+fn pack(records: &[TokenRecord], base_word: u32, out: &mut Vec<u32>) {
+    out.clear();
+    out.extend(records.chunks(BLOCK).map(|block| block[0].start_word - base_word));
+    for block in records.chunks(BLOCK) {
+        let block_base = block[0].start_word;
+        for r in block {
+            debug_assert!(((r.start_word - block_base) as u64) <= MAX_BLOCK_OFFSET && r.len as u64 <= MAX_PACKED_LEN);
+            out.extend([r.hash_lo, r.hash_hi, (r.start_word - block_base) << 17 | r.len]);
+        }
+    }
+}
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
@@ -65,6 +94,8 @@ const STATUS_BYTES: u64 = COUNTERS_BYTES + 32;
 #[derive(Debug, Default, Clone)]
 pub struct GpuTimes {
     pub upload: Duration,
+    /// Encoding and submitting the kernels (a software driver may run them here).
+    pub submit: Duration,
     /// Host wait from submit to results (kernels plus transfer).
     pub wait: Duration,
     /// Kernel time from timestamp queries, when the adapter has them.
@@ -96,28 +127,35 @@ pub struct GpuTable {
     args_bind_group: wgpu::BindGroup,
     finalize_args: wgpu::Buffer,
     layout: wgpu::BindGroupLayout,
-    params: wgpu::Buffer,
     counters: wgpu::Buffer,
-    status: wgpu::Buffer,
     queries: Option<(wgpu::QuerySet, wgpu::Buffer)>,
-    tokens: wgpu::Buffer,
-    text: wgpu::Buffer,
     claimed: wgpu::Buffer,
-    spill: wgpu::Buffer,
     table: wgpu::Buffer,
     arena: wgpu::Buffer,
-    bind_group: wgpu::BindGroup,
+    /// One lane per batch that may be in flight; `next_lane` takes the next batch.
+    lanes: Vec<Lane>,
+    next_lane: usize,
+    /// Submitted batches whose status is not read yet, oldest first.
+    pending: VecDeque<Pending>,
+    /// Batches retired whole, emptied for the workers to fill again.
+    spent: Vec<TokenBatch>,
+    /// The packed records of the batch being uploaded (reused).
+    packed: Vec<u32>,
     /// Limits derived from the adapter.
     batch_tokens: u32,
     max_slots: u32,
     max_arena_words: u64,
     slots: u32,
     arena_words: u64,
-    text_words: u64,
-    /// Mirrors of the device counters, read after each dispatch.
+    /// The device counters as of the last batch retired (batches still in
+    /// flight may have raised them since).
     used: u32,
     arena_used: u32,
+    /// Tokens submitted since the last flush (in flight included).
     tokens_since_flush: u64,
+    /// New (or spilled) slots per token in the last retired batch: predicts how much the
+    /// batches in flight fill the table (1.0, the worst case, until measured).
+    new_slot_rate: f64,
     grow_table: bool,
     host: CountTable,
     pub times: GpuTimes,
@@ -144,7 +182,8 @@ impl GpuTable {
         let max_binding = max_binding & !3;
         let dispatch_tokens = limits.max_compute_workgroups_per_dimension as u64 * WORKGROUP as u64;
         let batch_tokens =
-            (opts.max_batch_tokens as u64).min(max_binding / TOKEN_BYTES).min(dispatch_tokens).max(1) as u32;
+            (opts.max_batch_tokens as u64).min(max_binding.saturating_sub(4) * 64 / 769).min(dispatch_tokens).max(1)
+                as u32;
         let max_slots = prev_pow2((max_binding / SLOT_BYTES).min(u32::MAX as u64 / 2))
             .min(opts.max_slots.map_or(u32::MAX, prev_pow2_u32));
         if max_slots < 2 {
@@ -180,22 +219,10 @@ impl GpuTable {
         let (_, [pipeline_args]) =
             compute_pipelines(device, "finalize_args.wgsl", ARGS_SHADER, &[entry(0, read), entry(1, write)], ["main"]);
 
-        let params = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("params"),
-            size: std::mem::size_of::<Params>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
         let counters = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("counters"),
             contents: bytemuck::bytes_of(&Counters::default()),
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST | wgpu::BufferUsages::COPY_SRC,
-        });
-        let status = device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("status readback"),
-            size: STATUS_BYTES,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
         });
         let queries = ctx.timestamps.then(|| {
             let set = device.create_query_set(&wgpu::QuerySetDescriptor {
@@ -211,10 +238,7 @@ impl GpuTable {
             });
             (set, resolve)
         });
-        let tokens = storage(device, "tokens", batch_tokens as u64 * TOKEN_BYTES, wgpu::BufferUsages::empty());
-        let text = storage(device, "text", text_words * 4, wgpu::BufferUsages::empty());
         let claimed = storage(device, "claimed", batch_tokens as u64 * 4, wgpu::BufferUsages::empty());
-        let spill = storage(device, "spill", batch_tokens as u64 * 4, wgpu::BufferUsages::empty());
         let table = storage(device, "table", slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
         let arena = storage(device, "arena", arena_words * 4, wgpu::BufferUsages::empty());
         if opts.fault == Some(Fault::OversizedAllocation) {
@@ -225,8 +249,28 @@ impl GpuTable {
                 wgpu::BufferUsages::empty(),
             );
         }
-        let bind_group =
-            Self::bind(&ctx.device, &layout, [&params, &tokens, &text, &table, &arena, &counters, &claimed, &spill]);
+        let shared = [&table, &arena, &counters, &claimed];
+        let lanes = (0..opts.in_flight.max(1))
+            .map(|_| {
+                let params = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("params"),
+                    size: std::mem::size_of::<Params>() as u64,
+                    usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                let tokens = storage(device, "tokens", packed_bytes(batch_tokens as u64), wgpu::BufferUsages::empty());
+                let text = storage(device, "text", text_words * 4, wgpu::BufferUsages::empty());
+                let spill = storage(device, "spill", batch_tokens as u64 * 4, wgpu::BufferUsages::empty());
+                let status = device.create_buffer(&wgpu::BufferDescriptor {
+                    label: Some("status readback"),
+                    size: STATUS_BYTES,
+                    usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+                    mapped_at_creation: false,
+                });
+                let bind_group = Self::bind(device, &layout, [&params, &tokens, &text], &spill, shared);
+                Lane { params, tokens, text, text_words, spill, status, bind_group }
+            })
+            .collect();
         let finalize_args = storage(device, "finalize args", 12, wgpu::BufferUsages::INDIRECT);
         let args_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("finalize args"),
@@ -246,26 +290,25 @@ impl GpuTable {
             args_bind_group,
             finalize_args,
             layout,
-            params,
             counters,
-            status,
             queries,
-            tokens,
-            text,
             claimed,
-            spill,
             table,
             arena,
-            bind_group,
+            lanes,
+            next_lane: 0,
+            pending: VecDeque::new(),
+            spent: Vec::new(),
+            packed: Vec::new(),
             batch_tokens,
             max_slots,
             max_arena_words,
             slots,
             arena_words,
-            text_words,
             used: 0,
             arena_used: 0,
             tokens_since_flush: 0,
+            new_slot_rate: 1.0,
             grow_table: false,
             host: CountTable::new(),
             times: GpuTimes::default(),
@@ -273,43 +316,54 @@ impl GpuTable {
         })
     }
 
-    fn bind(device: &wgpu::Device, layout: &wgpu::BindGroupLayout, buffers: [&wgpu::Buffer; 8]) -> wgpu::BindGroup {
+    /// A lane's bind group: its own params, tokens and text (bindings 0-2)
+    /// and spill list (7), and the shared table, arena, counters and claimed list (3-6).
+    fn bind(
+        device: &wgpu::Device,
+        layout: &wgpu::BindGroupLayout,
+        own: [&wgpu::Buffer; 3],
+        spill: &wgpu::Buffer,
+        shared: [&wgpu::Buffer; 4],
+    ) -> wgpu::BindGroup {
+        let buffers = own.iter().chain(shared.iter()).chain(std::iter::once(&spill));
         let entries: Vec<_> = buffers
-            .iter()
             .enumerate()
             .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
             .collect();
         device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("count"), layout, entries: &entries })
     }
 
+    /// Rebuilds every lane's bind group after a buffer was replaced.
     fn rebind(&mut self) {
-        self.bind_group = Self::bind(
-            &self.ctx.device,
-            &self.layout,
-            [
-                &self.params,
-                &self.tokens,
-                &self.text,
-                &self.table,
-                &self.arena,
-                &self.counters,
-                &self.claimed,
-                &self.spill,
-            ],
-        );
+        let shared = [&self.table, &self.arena, &self.counters, &self.claimed];
+        for lane in &mut self.lanes {
+            lane.bind_group = Self::bind(
+                &self.ctx.device,
+                &self.layout,
+                [&lane.params, &lane.tokens, &lane.text],
+                &lane.spill,
+                shared,
+            );
+        }
     }
 
     /// Counts every token of `batch`: in pieces that fit the adapter's limits,
-    /// with tokens too large for any buffer counted on the host.
-    pub fn add(&mut self, batch: &TokenBatch) -> Result<(), Error> {
+    /// with tokens too large for any buffer counted on the host. Returns once
+    /// the pieces are submitted; their status is read back while later
+    /// batches upload (see [`GpuTable::retire`]).
+    pub fn add_owned(&mut self, batch: TokenBatch) -> Result<(), Error> {
         for (hash, token) in batch.oversized() {
             let t = Instant::now();
             self.host.add(*hash, token, 1);
             self.stats.oversized_tokens += 1;
             self.times.host_fallback += t.elapsed();
         }
+        let batch = Arc::new(batch);
         let records = batch.records();
-        let max_words = self.max_arena_words.min((self.opts.max_token_bytes as u64).div_ceil(4).min(MAX_LOOP as u64));
+        let max_words = self
+            .max_arena_words
+            .min((self.opts.max_token_bytes as u64).div_ceil(4).min(MAX_LOOP as u64))
+            .min(MAX_PACKED_LEN / 4);
         // A dispatch's text: many tokens' worth (the shader never loops over
         // it, only over one token), within the arena it may all have to join.
         let window_words = self.max_arena_words.min(MAX_WINDOW_WORDS);
@@ -325,39 +379,74 @@ impl GpuTable {
                 i += 1;
                 continue;
             }
-            // Tokens are laid out back to back, so a run of records is a run of words.
+            // Tokens are laid out back to back, so a run of records is a run of
+            // words; a packed record says its start within 15 bits of its block's.
             let mut j = i + 1;
             while j < records.len()
                 && j - i < self.batch_tokens as usize
                 && words(&records[j]) <= max_words
                 && (records[j].start_word as u64 + words(&records[j])) - first.start_word as u64 <= window_words
+                && (records[j].start_word - records[i + (j - i) / BLOCK * BLOCK].start_word) as u64 <= MAX_BLOCK_OFFSET
             {
                 j += 1;
             }
-            self.dispatch(batch, i..j)?;
+            self.dispatch(&batch, i..j)?;
             i = j;
         }
+        self.recycle(batch);
         Ok(())
     }
 
-    fn dispatch(&mut self, batch: &TokenBatch, range: std::ops::Range<usize>) -> Result<(), Error> {
+    /// [`GpuTable::add_owned`] for a borrowed batch (a copy is kept while
+    /// it is in flight): for callers that reuse their batches, such as benchmarks.
+    pub fn add(&mut self, batch: &TokenBatch) -> Result<(), Error> {
+        self.add_owned(batch.clone())
+    }
+
+    /// Keeps `batch` for reuse once no batch in flight refers to it.
+    fn recycle(&mut self, batch: Arc<TokenBatch>) {
+        if let Ok(mut b) = Arc::try_unwrap(batch) {
+            b.clear();
+            self.spent.push(b);
+        }
+    }
+
+    /// Emptied batches whose allocations the workers can fill again.
+    pub fn take_spent(&mut self) -> Vec<TokenBatch> {
+        std::mem::take(&mut self.spent)
+    }
+
+    /// Uploads one dispatch into the next free lane and submits it, with its
+    /// status copied out and mapped for reading without waiting for it.
+    fn dispatch(&mut self, batch: &Arc<TokenBatch>, range: std::ops::Range<usize>) -> Result<(), Error> {
         let records = &batch.records()[range.clone()];
         let n = records.len() as u32;
         let base = records[0].start_word as u64;
         let last = records[records.len() - 1];
         let words = last.start_word as u64 + (last.len as u64).div_ceil(4) - base;
         self.make_room(n, words)?;
+        // The lane's last batch must be retired (its status unmapped) before reuse.
+        let lane_index = self.next_lane;
+        while self.pending.iter().any(|p| p.lane == lane_index) {
+            self.retire()?;
+        }
+        self.next_lane = (lane_index + 1) % self.lanes.len();
 
         let t = Instant::now();
-        if words > self.text_words {
-            self.text_words = words.next_power_of_two().min(self.max_arena_words);
-            self.text = storage(&self.ctx.device, "text", self.text_words * 4, wgpu::BufferUsages::empty());
+        if words > self.lanes[lane_index].text_words {
+            let lane = &mut self.lanes[lane_index];
+            lane.text_words = words.next_power_of_two().min(self.max_arena_words);
+            lane.text = storage(&self.ctx.device, "text", lane.text_words * 4, wgpu::BufferUsages::empty());
             self.rebind();
         }
+        let lane = &self.lanes[lane_index];
         let q = &self.ctx.queue;
-        q.write_buffer(&self.tokens, 0, bytemuck::cast_slice(records));
+        // write_buffer stages the bytes now and copies them in queue order, so
+        // it is safe while an earlier batch still reads this lane's buffers.
+        pack(records, base as u32, &mut self.packed);
+        q.write_buffer(&lane.tokens, 0, bytemuck::cast_slice(&self.packed));
         let bytes = &batch.bytes()[base as usize * 4..(base + words) as usize * 4];
-        q.write_buffer(&self.text, 0, bytes);
+        q.write_buffer(&lane.text, 0, bytes);
         let params = Params {
             n_tokens: n,
             mask: self.slots - 1,
@@ -366,13 +455,14 @@ impl GpuTable {
             arena_words: self.arena_words as u32,
             _pad: [0; 3],
         };
-        q.write_buffer(&self.params, 0, bytemuck::bytes_of(&params));
-        // Reset the per-batch counters (spilled, claimed, overflow); keep used and arena_used.
-        q.write_buffer(&self.counters, 8, &[0u8; 12]);
+        q.write_buffer(&lane.params, 0, bytemuck::bytes_of(&params));
         self.times.upload += t.elapsed();
 
         let t = Instant::now();
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
+        // Reset the per-batch counters (spilled, claimed, overflow); keep used
+        // and arena_used. In the encoder, so it runs after the previous batch.
+        enc.clear_buffer(&self.counters, 8, Some(12));
         let groups = n.div_ceil(WORKGROUP);
         for k in 0..2u32 {
             let timestamp_writes = self.queries.as_ref().map(|(set, _)| wgpu::ComputePassTimestampWrites {
@@ -383,7 +473,7 @@ impl GpuTable {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: None, timestamp_writes });
             if k == 0 {
                 pass.set_pipeline(&self.pipeline_insert);
-                pass.set_bind_group(0, &self.bind_group, &[]);
+                pass.set_bind_group(0, &lane.bind_group, &[]);
                 pass.dispatch_workgroups(groups, 1, 1);
             } else {
                 // One invocation per claimed slot, counted on the device.
@@ -391,25 +481,47 @@ impl GpuTable {
                 pass.set_bind_group(0, &self.args_bind_group, &[]);
                 pass.dispatch_workgroups(1, 1, 1);
                 pass.set_pipeline(&self.pipeline_finalize);
-                pass.set_bind_group(0, &self.bind_group, &[]);
+                pass.set_bind_group(0, &lane.bind_group, &[]);
                 pass.dispatch_workgroups_indirect(&self.finalize_args, 0);
             }
         }
-        enc.copy_buffer_to_buffer(&self.counters, 0, &self.status, 0, COUNTERS_BYTES);
+        enc.copy_buffer_to_buffer(&self.counters, 0, &lane.status, 0, COUNTERS_BYTES);
         if let Some((set, resolve)) = &self.queries {
             enc.resolve_query_set(set, 0..4, resolve, 0);
-            enc.copy_buffer_to_buffer(resolve, 0, &self.status, COUNTERS_BYTES, 32);
+            enc.copy_buffer_to_buffer(resolve, 0, &lane.status, COUNTERS_BYTES, 32);
         }
-        q.submit([enc.finish()]);
+        let submission = q.submit([enc.finish()]);
+        let mapped = map_later(&lane.status, STATUS_BYTES);
+        self.times.submit += t.elapsed();
         self.stats.dispatches += 1;
+        self.tokens_since_flush += n as u64;
         if let Some(Fault::LoseDeviceAfter(k)) = self.opts.fault
             && self.stats.dispatches > k as u64
         {
             self.ctx.inject_failure("device lost (injected fault)");
         }
-        let status = self.read(&self.status, STATUS_BYTES)?;
-        self.times.wait += t.elapsed();
+        self.pending.push_back(Pending {
+            lane: lane_index,
+            submission,
+            batch: batch.clone(),
+            first: range.start,
+            tokens: n,
+            words,
+            mapped,
+        });
+        self.ctx.check()
+    }
 
+    /// Reads the oldest batch in flight's status: waits for it if it is not
+    /// done, fails on a device error, and counts its spills on the host.
+    fn retire(&mut self) -> Result<(), Error> {
+        let Some(p) = self.pending.pop_front() else { return Ok(()) };
+        let t = Instant::now();
+        let mapped = p.wait_mapped(&self.ctx.device);
+        self.times.wait += t.elapsed();
+        self.ctx.check()?;
+        mapped?;
+        let status = take_mapped(&self.lanes[p.lane].status, STATUS_BYTES)?;
         let c: Counters = bytemuck::pod_read_unaligned(&status[..COUNTERS_BYTES as usize]);
         if c.overflow > 0 {
             return Err(Error::Gpu(format!(
@@ -424,22 +536,37 @@ impl GpuTable {
             *self.times.insert_kernel.get_or_insert_default() += ns(ts[0], ts[1]);
             *self.times.finalize_kernel.get_or_insert_default() += ns(ts[2], ts[3]);
         }
+        // Spilled tokens wanted slots too: a spilling table predicts full.
+        let wanted = c.used.saturating_sub(self.used) as u64 + c.spilled as u64;
+        self.new_slot_rate = wanted as f64 / p.tokens.max(1) as f64;
         self.used = c.used;
         self.arena_used = c.arena_used;
-        self.tokens_since_flush += n as u64;
+        if c.spilled > u32::min(p.tokens, self.batch_tokens) {
+            return Err(Error::Gpu(format!("{} spills reported for {} tokens", c.spilled, p.tokens)));
+        }
         if c.spilled > 0 {
-            self.take_spills(batch, range.start, c.spilled)?;
+            self.take_spills(p.lane, &p.batch, p.first, c.spilled)?;
+        }
+        self.recycle(p.batch);
+        Ok(())
+    }
+
+    /// Retires every batch in flight, so the counters mirrored on the host are exact.
+    fn retire_all(&mut self) -> Result<(), Error> {
+        while !self.pending.is_empty() {
+            self.retire()?;
         }
         Ok(())
     }
 
-    /// Counts on the host the tokens the table could not take.
-    fn take_spills(&mut self, batch: &TokenBatch, first: usize, spilled: u32) -> Result<(), Error> {
+    /// Counts on the host the tokens the table could not take (listed in the
+    /// spill buffer of the lane that ran them, which no later batch has used).
+    fn take_spills(&mut self, lane: usize, batch: &TokenBatch, first: usize, spilled: u32) -> Result<(), Error> {
         let t = Instant::now();
         let size = spilled as u64 * 4;
         let staging = self.staging("spill readback", size);
         let mut enc = self.ctx.device.create_command_encoder(&Default::default());
-        enc.copy_buffer_to_buffer(&self.spill, 0, &staging, 0, size);
+        enc.copy_buffer_to_buffer(&self.lanes[lane].spill, 0, &staging, 0, size);
         self.ctx.queue.submit([enc.finish()]);
         let data = self.read(&staging, size)?;
         let records = batch.records();
@@ -455,7 +582,26 @@ impl GpuTable {
     }
 
     /// Flushes (and grows) so that a batch of `n` tokens and `words` words fits.
+    ///
+    /// Batches in flight have not reported yet, so the arena check counts
+    /// every word they uploaded as if it joined the arena (an upper bound:
+    /// the arena can never overflow), and the load check predicts their new
+    /// slots from the last retired batch's rate (a heuristic, as the load
+    /// limit is: a full table spills, exactly). Only when either says "full"
+    /// does the host wait for them, and then it decides on exact figures, as
+    /// an unpipelined table would.
     fn make_room(&mut self, n: u32, words: u64) -> Result<(), Error> {
+        let in_flight_words: u64 = self.pending.iter().map(|p| p.words).sum();
+        let in_flight_tokens: u64 = self.pending.iter().map(|p| p.tokens as u64).sum();
+        let load = (self.used as f64 + in_flight_tokens as f64 * self.new_slot_rate) / self.slots as f64;
+        let may_need_room = load > self.opts.max_load
+            || (self.grow_table && self.slots < self.max_slots)
+            || self.arena_used as u64 + in_flight_words + words > self.arena_words
+            || self.tokens_since_flush + n as u64 > u32::MAX as u64;
+        if !may_need_room {
+            return Ok(());
+        }
+        self.retire_all()?;
         let load = self.used as f64 / self.slots as f64;
         let table_full = load > self.opts.max_load || (self.grow_table && self.slots < self.max_slots);
         let arena_full = self.arena_used as u64 + words > self.arena_words;
@@ -478,8 +624,10 @@ impl GpuTable {
         Ok(())
     }
 
-    /// Moves every slot into the host table and empties the device table.
+    /// Moves every slot into the host table and empties the device table
+    /// (after every batch in flight has reported).
     pub fn flush(&mut self) -> Result<(), Error> {
+        self.retire_all()?;
         if self.used == 0 {
             return Ok(());
         }
@@ -614,6 +762,43 @@ mod tests {
             .expect("shader validates");
         let ctx = module.to_ctx();
         module.types.iter().filter_map(|(_, t)| Some((t.name.clone()?, t.inner.size(ctx)))).collect()
+    }
+
+    /// The host's packing read back the way count.wgsl's `token` reads it,
+    /// across block boundaries, with the largest offset and length allowed.
+    #[test]
+    fn packed_records_read_back_as_the_shader_reads_them() {
+        let mut records = Vec::new();
+        let mut word = 1000u32;
+        for i in 0..600u32 {
+            let len = match i % 7 {
+                // The last token of a block may be as long as a record allows.
+                _ if i == 255 => MAX_PACKED_LEN as u32,
+                0 => 1,
+                1 => 4,
+                _ => 5 + i % 100,
+            };
+            records.push(TokenRecord { hash_lo: i * 3, hash_hi: !i, start_word: word, len });
+            word += len.div_ceil(4);
+        }
+        let base = records[0].start_word;
+        let mut packed = Vec::new();
+        pack(&records, base, &mut packed);
+        assert_eq!(packed.len() as u64 * 4, packed_bytes(records.len() as u64));
+        let n = records.len() as u32;
+        let token = |i: u32| {
+            let r = (n.div_ceil(256) + 3 * i) as usize;
+            let p = packed[r + 2];
+            TokenRecord {
+                hash_lo: packed[r],
+                hash_hi: packed[r + 1],
+                start_word: base + packed[(i / 256) as usize] + (p >> 17),
+                len: p & 0x1ffff,
+            }
+        };
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(token(i as u32), *r, "record {i}");
+        }
     }
 
     #[test]
