@@ -15,10 +15,17 @@
 //! | 0         | 8     | magic: `89 47 43 54 0D 0A 1A 0A` (`\x89GCT\r\n\x1a\n`: binary, and damage by text-mode copies shows) |
 //! | 8         | 4     | format version, u32 ([`VERSION`]); a reader refuses versions it does not know |
 //! | 12        | 8     | `H`, the header's length, u64 |
-//! | 20        | `H`   | header: one UTF-8 JSON object, [`Header`] |
-//! | 20 + `H`  | ...   | one zstd frame (with zstd's content checksum) holding the record stream |
+//! | 20        | 8     | XXH3-64 (no seed) of the header's bytes, u64 |
+//! | 28        | `H`   | header: one UTF-8 JSON object, [`Header`] |
+//! | 28 + `H`  | ...   | one zstd frame (with zstd's content checksum) holding the record stream |
 //! | end - 16  | 8     | number of records, u64 |
-//! | end - 8   | 8     | XXH3-64 (no seed) of the header bytes followed by the decompressed record stream |
+//! | end - 8   | 8     | XXH3-64 (no seed) of the zstd frame's bytes as stored, u64 |
+//!
+//! The header has a checksum of its own so that a damaged header is
+//! reported as damage before its options are compared with other tables'.
+//! The frame's checksum catches damage to any stored byte (zstd's own
+//! checks the decompressed records), so a damaged file is never read as
+//! a good one, even where the damage would not change a count.
 //!
 //! Nothing follows. The record stream is records back to back, in no
 //! particular order, each:
@@ -52,8 +59,8 @@ pub const MAGIC: [u8; 8] = *b"\x89GCT\r\n\x1a\n";
 /// The format version this code writes and reads.
 pub const VERSION: u32 = 1;
 
-/// Bytes before the header: magic, version, header length.
-const PREAMBLE: usize = 20;
+/// Bytes before the header: magic, version, header length, header checksum.
+const PREAMBLE: usize = 28;
 
 /// The trailer: record count and checksum.
 const TRAILER: usize = 16;
@@ -375,10 +382,10 @@ pub fn write(out: &mut dyn Write, header: &Header, table: &CountTable) -> io::Re
     out.write_all(&MAGIC)?;
     out.write_all(&VERSION.to_le_bytes())?;
     out.write_all(&(json.len() as u64).to_le_bytes())?;
+    out.write_all(&xxhash_rust::xxh3::xxh3_64(&json).to_le_bytes())?;
     out.write_all(&json)?;
-    let mut sum = Xxh3Default::new();
-    sum.update(&json);
-    let mut z = zstd::stream::write::Encoder::new(&mut *out, ZSTD_LEVEL)?;
+    let mut hashed = Hashed { inner: &mut *out, sum: Xxh3Default::new() };
+    let mut z = zstd::stream::write::Encoder::new(&mut hashed, ZSTD_LEVEL)?;
     z.include_checksum(true)?;
     let mut buf = Vec::with_capacity(BLOCK + 4096);
     let mut records = 0u64;
@@ -386,17 +393,61 @@ pub fn write(out: &mut dyn Write, header: &Header, table: &CountTable) -> io::Re
         encode_record(hash, key, count, &mut buf);
         records += 1;
         if buf.len() >= BLOCK {
-            sum.update(&buf);
             z.write_all(&buf)?;
             buf.clear();
         }
     }
-    sum.update(&buf);
     z.write_all(&buf)?;
     z.finish()?;
+    let sum = hashed.sum;
     out.write_all(&records.to_le_bytes())?;
     out.write_all(&sum.digest().to_le_bytes())?;
     out.flush()
+}
+
+/// A writer or buffered reader that hashes the bytes passing through (for
+/// the reader: the bytes consumed, so that what zstd leaves is not hashed).
+struct Hashed<T> {
+    inner: T,
+    sum: Xxh3Default,
+}
+
+impl<W: Write> Write for Hashed<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sum.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+impl<R: BufRead> Read for Hashed<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let buf = self.fill_buf()?;
+            let n = buf.len().min(out.len());
+            out[..n].copy_from_slice(&buf[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Hashed<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, n: usize) {
+        if let Ok(buf) = self.inner.fill_buf() {
+            self.sum.update(&buf[..n.min(buf.len())]);
+        }
+        self.inner.consume(n);
+    }
 }
 
 /// Writes the table of a run counted with `opts`.
@@ -404,9 +455,9 @@ pub fn save(out: &mut dyn Write, outcome: &Outcome, opts: &Options) -> io::Resul
     write(out, &Header::of(outcome, KeyOptions::of(opts)), &outcome.table)
 }
 
-/// Opens `path` and reads up to the records: the header, its bytes, and the
-/// reader positioned at the zstd frame.
-fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Header, Vec<u8>), TableError> {
+/// Opens `path` and reads up to the records: the header, and the reader
+/// positioned at the zstd frame.
+fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Header), TableError> {
     let err = |r: String| TableError::new(path, r);
     let file = std::fs::File::open(path).map_err(|e| err(format!("cannot open: {e}")))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
@@ -423,13 +474,14 @@ fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Header, Vec<u8>), Tabl
     if got < PREAMBLE {
         return Err(err("truncated: the file ends inside its preamble".into()));
     }
-    let version = u32::from_le_bytes(pre[8..12].try_into().map_err(|_| err("preamble".into()))?);
+    let word = |at: usize| u64::from_le_bytes(pre[at..at + 8].try_into().unwrap_or_default());
+    let version = u32::from_le_bytes(pre[8..12].try_into().unwrap_or_default());
     if version != VERSION {
         return Err(err(format!(
             "saved table format version {version}; this gpucount reads version {VERSION} (a newer gpucount wrote it?)"
         )));
     }
-    let len = u64::from_le_bytes(pre[12..20].try_into().map_err(|_| err("preamble".into()))?);
+    let len = word(12);
     if len > size.saturating_sub((PREAMBLE + TRAILER) as u64) {
         return Err(err(format!("truncated or corrupt: a header of {len} bytes does not fit in the file")));
     }
@@ -438,10 +490,12 @@ fn open(path: &Path) -> Result<(BufReader<std::fs::File>, Header, Vec<u8>), Tabl
     if got < json.len() {
         return Err(err("truncated: the file ends inside its header".into()));
     }
-    let header: Header =
-        serde_json::from_slice(&json).map_err(|e| err(format!("corrupt header (checksum not reached): {e}")))?;
+    if xxhash_rust::xxh3::xxh3_64(&json) != word(20) {
+        return Err(err("corrupt: header checksum mismatch".into()));
+    }
+    let header: Header = serde_json::from_slice(&json).map_err(|e| err(format!("corrupt header: {e}")))?;
     header.keys.key_hash().map_err(err)?;
-    Ok((r, header, json))
+    Ok((r, header))
 }
 
 /// Reads until `buf` is full or the input ends; returns the bytes read.
@@ -460,16 +514,15 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// The header of the saved table at `path` (its records are not read).
 pub fn read_header(path: &Path) -> Result<Header, TableError> {
-    open(path).map(|(_, h, _)| h)
+    open(path).map(|(_, h)| h)
 }
 
 /// Streams the records of the table at `path` into `f`, then checks the
 /// trailer and the header's totals. Returns the header.
 pub fn read_records(path: &Path, f: &mut dyn FnMut(u64, &[u8], u64)) -> Result<Header, TableError> {
     let err = |r: String| TableError::new(path, r);
-    let (r, header, json) = open(path)?;
-    let mut sum = Xxh3Default::new();
-    sum.update(&json);
+    let (r, header) = open(path)?;
+    let r = Hashed { inner: r, sum: Xxh3Default::new() };
     let mut z =
         zstd::stream::read::Decoder::with_buffer(r).map_err(|e| err(format!("cannot read: {e}")))?.single_frame();
     let mut buf = vec![0u8; BLOCK];
@@ -487,7 +540,6 @@ pub fn read_records(path: &Path, f: &mut dyn FnMut(u64, &[u8], u64)) -> Result<H
         if n == 0 {
             break;
         }
-        sum.update(&buf[held..held + n]);
         held += n;
         let used = decode_some(&buf[..held], &mut decoded, f).map_err(|e| err(format!("corrupt records: {e}")))?;
         buf.copy_within(used..held, 0);
@@ -496,7 +548,7 @@ pub fn read_records(path: &Path, f: &mut dyn FnMut(u64, &[u8], u64)) -> Result<H
     if held > 0 {
         return Err(err(format!("truncated or corrupt: the records end inside one ({held} bytes left)")));
     }
-    let mut rest = z.finish();
+    let Hashed { inner: mut rest, sum } = z.finish();
     let mut trailer = [0u8; TRAILER];
     let got = read_full(&mut rest, &mut trailer).map_err(|e| err(format!("cannot read: {e}")))?;
     if got < TRAILER {
@@ -507,7 +559,7 @@ pub fn read_records(path: &Path, f: &mut dyn FnMut(u64, &[u8], u64)) -> Result<H
     }
     let word = |i: usize| u64::from_le_bytes(trailer[i..i + 8].try_into().unwrap_or_default());
     if word(8) != sum.digest() {
-        return Err(err("checksum mismatch: the file is corrupt".into()));
+        return Err(err("corrupt: checksum mismatch".into()));
     }
     if word(0) != decoded.records || decoded.records != header.distinct || decoded.tokens != header.tokens {
         return Err(err(format!(
@@ -675,13 +727,13 @@ mod tests {
     fn records_round_trip_and_malformed_input_is_an_error() {
         let mut bytes = Vec::new();
         let long = vec![b'x'; 300];
-        encode_records([(1, &b"a"[..], 1), (1, &b"b"[..], u64::MAX - 1), (7, &long[..], 130)], &mut bytes);
-        // 8 + 1 + 1 + 1, 8 + 1 + 1 + 10, 8 + 2 + 300 + 2
-        assert_eq!(bytes.len(), 11 + 20 + 312);
+        encode_records([(1, &b"a"[..], 1), (1, &b"b"[..], 1 << 40), (7, &long[..], 130)], &mut bytes);
+        // 8 + 1 + 1 + 1, 8 + 1 + 1 + 6, 8 + 2 + 300 + 2
+        assert_eq!(bytes.len(), 11 + 16 + 312);
         let mut t = CountTable::new();
         let d = decode_records(&bytes, &mut t).unwrap();
-        assert_eq!(d, Decoded { records: 3, tokens: u64::MAX - 1 + 131 });
-        assert_eq!((t.get(1, b"a"), t.get(1, b"b"), t.get(7, &long), t.collisions()), (1, u64::MAX - 1, 130, 1));
+        assert_eq!(d, Decoded { records: 3, tokens: (1 << 40) + 131 });
+        assert_eq!((t.get(1, b"a"), t.get(1, b"b"), t.get(7, &long), t.collisions()), (1, 1 << 40, 130, 1));
         for cut in [1, 8, 9, 10, bytes.len() - 1] {
             let mut t = CountTable::new();
             assert!(decode_records(&bytes[..cut], &mut t).is_err(), "cut at {cut}");
@@ -689,6 +741,9 @@ mod tests {
         let mut zero = Vec::new();
         encode_records([(1, &b"a"[..], 0)], &mut zero);
         assert_eq!(decode_records(&zero, &mut CountTable::new()).unwrap_err(), "a record with count 0");
+        let mut over = Vec::new();
+        encode_records([(1, &b"a"[..], u64::MAX), (2, &b"b"[..], 1)], &mut over);
+        assert_eq!(decode_records(&over, &mut CountTable::new()).unwrap_err(), "counts add up past 2^64");
         let mut huge = 5u64.to_le_bytes().to_vec();
         huge.extend([0xff; 11]);
         assert!(decode_records(&huge, &mut CountTable::new()).unwrap_err().contains("64 bits"));
