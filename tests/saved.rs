@@ -380,6 +380,25 @@ mod cli {
     }
 
     #[test]
+    fn a_closed_stdout_ends_a_merge_quietly() {
+        let d = Dir::new();
+        let text: String = (0..200_000).map(|i| format!("w{i} ")).collect();
+        d.write("big.txt", text);
+        ok(&["--save-table", "big.gct", "-o", "/dev/null", "big.txt"], d.path());
+        for target in ["", "-o /dev/stdout"] {
+            let out = std::process::Command::new("bash")
+                .current_dir(d.path())
+                .arg("-c")
+                .arg(format!("\"$G\" merge big.gct {target} | head -1 >/dev/null; echo ${{PIPESTATUS[0]}}"))
+                .env("G", env!("CARGO_BIN_EXE_gpucount"))
+                .output()
+                .unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "0", "{target}");
+            assert_eq!(String::from_utf8_lossy(&out.stderr), "", "{target}");
+        }
+    }
+
+    #[test]
     fn the_table_is_replaced_atomically_and_kept_when_counting_fails() {
         let d = inputs();
         ok(&["--save-table", "t.gct", "0.txt"], d.path());

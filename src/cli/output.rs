@@ -57,8 +57,9 @@ fn to_file(path: &Path, content: &mut dyn FnMut(&mut dyn Write) -> io::Result<()
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         // /dev/stdout, a FIFO, a terminal, /dev/null: nothing to replace, so write in place.
         let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::io(&name, e))?;
+        // `content` flushes: a reader gone from a FIFO is its to forgive (`| head`).
         let mut w = io::BufWriter::new(file);
-        return content(&mut w).and_then(|()| w.flush()).map_err(|e| Error::io(&name, e));
+        return content(&mut w).map_err(|e| Error::io(&name, e));
     }
     replace(&resolve_links(path), content).map_err(|e| Error::io(&name, e))
 }
