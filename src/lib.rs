@@ -107,6 +107,7 @@ pub mod pipeline;
 pub mod plot;
 pub mod report;
 pub mod sample;
+pub mod saved;
 pub mod sentences;
 pub mod source;
 pub mod stopwords;

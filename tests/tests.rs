@@ -22,6 +22,7 @@ mod ngrams;
 mod properties;
 #[cfg(feature = "cli")]
 mod reliability;
+mod saved;
 #[cfg(feature = "cli")]
 mod scale;
 mod sentences;

@@ -52,6 +52,9 @@ pub enum Command {
     },
     /// Time the same count on 1 CPU thread, all CPU threads and the GPU; check the outputs agree.
     Bench(BenchArgs),
+    /// Merge tables saved with --save-table and print them as one count over
+    /// all their inputs would have been printed.
+    Merge(MergeArgs),
     /// Print one normalized sentence per line (NFC, lowercase, letters and
     /// spaces by default) from any input: files, archives, URLs, HTML.
     Sentences(SentencesArgs),
@@ -145,6 +148,25 @@ pub struct CountArgs {
     /// http(s) URLs, or `-` for stdin. None: stdin.
     #[arg(value_name = "PATH|URL", value_hint = ValueHint::AnyPath)]
     pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+    #[command(flatten)]
+    pub text: TextArgs,
+    #[command(flatten)]
+    pub keys: KeyArgs,
+    #[command(flatten)]
+    pub gpu: GpuArgs,
+    /// Where to count.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto, help_heading = BACKEND, display_order = 0)]
+    pub backend: BackendArg,
+    /// Lets `auto` use a software adapter at any input size (to test the fallback).
+    #[arg(long, hide = true)]
+    pub auto_software: bool,
+}
+
+/// What is printed and where: shared by counting and `merge`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Print only the N most frequent words (N at least 1; leave the option out to print all).
     #[arg(short = 'n', long, value_name = "N", value_parser = at_least_one, help_heading = OUTPUT)]
     pub top: Option<u64>,
@@ -186,18 +208,19 @@ pub struct CountArgs {
     /// Write the counts to FILE (atomically: a temporary file renamed at the end).
     #[arg(short, long, value_name = "FILE", value_hint = ValueHint::FilePath, help_heading = OUTPUT)]
     pub output: Option<PathBuf>,
+    /// Also write the exact table to FILE (binary, with the counting options
+    /// and totals; atomically), for `gpucount merge`. The counts are printed as usual.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, help_heading = OUTPUT)]
+    pub save_table: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Saved tables (written by --save-table), counted with the same options.
+    #[arg(required = true, value_name = "TABLE", value_hint = ValueHint::FilePath)]
+    pub tables: Vec<PathBuf>,
     #[command(flatten)]
-    pub text: TextArgs,
-    #[command(flatten)]
-    pub keys: KeyArgs,
-    #[command(flatten)]
-    pub gpu: GpuArgs,
-    /// Where to count.
-    #[arg(long, value_enum, default_value_t = BackendArg::Auto, help_heading = BACKEND, display_order = 0)]
-    pub backend: BackendArg,
-    /// Lets `auto` use a software adapter at any input size (to test the fallback).
-    #[arg(long, hide = true)]
-    pub auto_software: bool,
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -504,10 +527,16 @@ fn parse_fault(s: &str) -> Result<Fault, String> {
 pub struct Config {
     pub operands: Vec<Operand>,
     pub options: Options,
+    pub out: Output,
+}
+
+/// Validated output flags (of a count or a merge).
+pub struct Output {
     pub report: ReportOptions,
     pub stats: bool,
     pub output: Option<PathBuf>,
     pub plot: Option<PathBuf>,
+    pub save_table: Option<PathBuf>,
 }
 
 impl From<FormatArg> for Format {
@@ -600,11 +629,10 @@ impl GpuArgs {
     }
 }
 
-impl CountArgs {
-    /// Checks the flags once and builds the config.
-    pub fn config(&self) -> Result<Config, Error> {
-        let mut options = self.text.options()?;
-        self.keys.apply(&mut options)?;
+impl OutputArgs {
+    /// Checks the output flags once: how to print, and whether the table
+    /// must be per document (--per-doc, --doc-freq).
+    pub fn output(&self) -> Result<Output, Error> {
         let docs = self.per_doc || self.doc_freq;
         let needs = |what: &str, ok: bool| if ok { Ok(()) } else { Err(Error::Config(what.into())) };
         needs("--sort df needs --doc-freq", self.sort != SortArg::Df || self.doc_freq)?;
@@ -614,21 +642,11 @@ impl CountArgs {
         )?;
         needs("--share is for corpus counts: not with --per-doc or --doc-freq", !(docs && self.share))?;
         needs("--plot draws corpus counts: not with --per-doc or --doc-freq", !(docs && self.plot.is_some()))?;
-        options.per_doc = docs;
-        options.backend = BackendConfig {
-            choice: match self.backend {
-                BackendArg::Auto => BackendChoice::Auto,
-                BackendArg::Cpu => BackendChoice::Cpu,
-                BackendArg::Gpu => BackendChoice::Gpu,
-            },
-            adapter: self.gpu.adapter(),
-            gpu: self.gpu.options(),
-            auto_software: self.auto_software,
-            ..BackendConfig::default()
-        };
-        Ok(Config {
-            operands: self.text.operands(&self.paths),
-            options,
+        needs(
+            "--save-table needs a file (standard output carries the counts)",
+            self.save_table.as_deref().is_none_or(|p| p.as_os_str() != "-"),
+        )?;
+        Ok(Output {
             report: ReportOptions {
                 format: self.format.into(),
                 top: self.top.map(|n| n as usize),
@@ -647,6 +665,29 @@ impl CountArgs {
             stats: self.stats,
             output: self.output.clone(),
             plot: self.plot.clone(),
+            save_table: self.save_table.clone(),
         })
+    }
+}
+
+impl CountArgs {
+    /// Checks the flags once and builds the config.
+    pub fn config(&self) -> Result<Config, Error> {
+        let mut options = self.text.options()?;
+        self.keys.apply(&mut options)?;
+        let out = self.out.output()?;
+        options.per_doc = out.report.docs.is_some();
+        options.backend = BackendConfig {
+            choice: match self.backend {
+                BackendArg::Auto => BackendChoice::Auto,
+                BackendArg::Cpu => BackendChoice::Cpu,
+                BackendArg::Gpu => BackendChoice::Gpu,
+            },
+            adapter: self.gpu.adapter(),
+            gpu: self.gpu.options(),
+            auto_software: self.auto_software,
+            ..BackendConfig::default()
+        };
+        Ok(Config { operands: self.text.operands(&self.paths), options, out })
     }
 }

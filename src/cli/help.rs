@@ -16,6 +16,10 @@ const EXAMPLES: &[(&str, &str)] = &[
     ("JSON for scripts (jsonl: one object per line, for large outputs)", "gpucount -f json book.txt > counts.json"),
     ("Bigrams, English stopwords removed first", "gpucount --ngram 2 --stopwords en -n 10 book.txt"),
     ("The CPU against the GPU: each timed, outputs checked identical", "gpucount bench book.txt"),
+    (
+        "Today's counts added to last month's, without recounting",
+        "gpucount --save-table today.gct today/ && gpucount merge month.gct today.gct --save-table month.gct",
+    ),
 ];
 
 /// What each exit status means: the man page's EXIT STATUS.
@@ -24,7 +28,8 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     (
         "2",
         "Some input was missing, unreadable, malformed, a broken archive or a failed download (each named on \
-         stderr; everything else was counted and printed), or the command line was wrong.",
+         stderr; everything else was counted and printed), or the command line was wrong. For merge: a saved \
+         table was missing, damaged, of an unknown version or counted with other options (nothing is printed).",
     ),
     ("1", "The run could not happen: --backend gpu with no usable adapter, a GPU failure, or output not written."),
     ("130, 143", "Interrupted by SIGINT or SIGTERM (a partly written -o FILE is removed)."),

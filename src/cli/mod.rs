@@ -8,13 +8,13 @@ mod progress;
 pub use args::Cli;
 pub use help::command;
 
-use args::{BenchArgs, Command, Config, MachineFormat, SentencesArgs};
+use args::{BenchArgs, Command, Config, MachineFormat, MergeArgs, Output, SentencesArgs};
 use gpucount::count::gpu::{AdapterChoice, choose};
 use gpucount::count::select::{self, Devices};
 use gpucount::error::Error;
 use gpucount::pipeline::{self, Options};
 use gpucount::source::Operand;
-use gpucount::{bench, report};
+use gpucount::{bench, report, saved};
 use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -25,6 +25,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Some(Command::Devices { format }) => report_status(devices(format)),
         Some(Command::Bench(args)) => bench(&args),
         Some(Command::Sentences(args)) => sentences(&args),
+        Some(Command::Merge(args)) => merge(&args),
         Some(Command::Generate { words, vocabulary, exponent, seed }) => {
             let recipe = gpucount::sample::ZipfText { words, vocabulary, exponent, seed };
             let mut out = io::BufWriter::new(io::stdout().lock());
@@ -67,7 +68,8 @@ fn fail(e: &Error, code: u8) -> ExitCode {
 }
 
 fn count_command(config: Config) -> ExitCode {
-    if config.output.is_some() {
+    let out = &config.out;
+    if out.output.is_some() || out.save_table.is_some() {
         output::clean_up_on_signals();
     }
     let mut options = config.options.clone();
@@ -86,20 +88,75 @@ fn count_command(config: Config) -> ExitCode {
     for e in &outcome.errors {
         say(e);
     }
-    if let Err(e) = output::write(&config, &mut outcome) {
-        return fail(&e, 1);
+    if let Some(path) = &out.save_table {
+        let header = saved::Header::of(&outcome, saved::KeyOptions::of(&options));
+        if let Err(e) = output::save_table(path, &header, &outcome) {
+            return fail(&e, 1);
+        }
     }
-    if let Some(path) = &config.plot
-        && let Err(e) = plot_counts(path, &outcome)
-    {
-        say(e);
-        return ExitCode::from(1);
-    }
-    if config.stats {
-        // Like any diagnostic, --stats that cannot be written is dropped.
-        let _ = report::write_stats(&mut io::stderr().lock(), &outcome);
+    if let Err(code) = finish(out, &mut outcome) {
+        return code;
     }
     if outcome.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
+/// Prints `outcome` as `out` says: the report, the plot, the `--stats`
+/// summary. Err: the status to exit with.
+fn finish(out: &Output, outcome: &mut pipeline::Outcome) -> Result<(), ExitCode> {
+    output::write(out, outcome).map_err(|e| fail(&e, 1))?;
+    if let Some(path) = &out.plot
+        && let Err(e) = plot_counts(path, outcome)
+    {
+        say(e);
+        return Err(ExitCode::from(1));
+    }
+    if out.stats {
+        // Like any diagnostic, --stats that cannot be written is dropped.
+        let _ = report::write_stats(&mut io::stderr().lock(), outcome);
+    }
+    Ok(())
+}
+
+/// `gpucount merge`: saved tables added up and printed as one count over
+/// all their inputs. Any unusable table fails the whole merge (status 2);
+/// the problems the counting runs met are in the summary, not repeated.
+fn merge(args: &MergeArgs) -> ExitCode {
+    let out = match args.out.output() {
+        Ok(o) => o,
+        Err(e) => return fail(&e, 2),
+    };
+    if out.output.is_some() || out.save_table.is_some() {
+        output::clean_up_on_signals();
+    }
+    let saved::Merged { keys, mut outcome } = match saved::merge(&args.tables) {
+        Ok(m) => m,
+        Err(e) => return fail(&e.into(), 2),
+    };
+    if out.report.docs.is_some() && !keys.per_doc {
+        let e = "--per-doc and --doc-freq need tables saved by runs with --per-doc or --doc-freq";
+        return fail(&Error::Config(format!("{e}; {} holds corpus counts", args.tables[0].display())), 2);
+    }
+    if let Some(path) = &out.save_table {
+        let header = saved::Header::of(&outcome, keys.clone());
+        if let Err(e) = output::save_table(path, &header, &outcome) {
+            return fail(&e, 1);
+        }
+    }
+    if keys.per_doc && out.report.docs.is_none() {
+        // Corpus counts from per-document tables: what a count without
+        // --per-doc and --doc-freq prints.
+        let hash = match keys.key_hash() {
+            Ok(h) => h,
+            Err(e) => return fail(&Error::Config(e), 2),
+        };
+        outcome.table = saved::corpus_table(&outcome.table, hash);
+        outcome.per_doc = false;
+        outcome.names.clear();
+    }
+    match finish(&out, &mut outcome) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
 }
 
 /// The rank-frequency picture of a run's table.

@@ -1,13 +1,13 @@
-//! Writing the counts: to stdout (also for `-o -`), in place to a special
+//! Writing the counts (and saved tables): to stdout (also for `-o -`), in place to a special
 //! file (`/dev/stdout`, a FIFO, `/dev/null`), or atomically to a regular
 //! file: a temporary file beside the target, renamed over it at the end,
 //! with the mode a new file would get (or the old file's mode), through a
 //! symlink to its target, and removed if SIGINT or SIGTERM comes first.
 
-use super::args::Config;
+use super::args::Output;
 use gpucount::error::Error;
 use gpucount::pipeline::Outcome;
-use gpucount::report;
+use gpucount::{report, saved};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -31,29 +31,41 @@ pub fn clean_up_on_signals() {
     });
 }
 
-/// Writes the report where `config` says. A closed stdout or pipe (`| head`)
+/// Writes the report where `out` says. A closed stdout or pipe (`| head`)
 /// is not an error: the reader has what it wanted.
-pub fn write(config: &Config, outcome: &mut Outcome) -> Result<(), Error> {
+pub fn write(out: &Output, outcome: &mut Outcome) -> Result<(), Error> {
     let quiet_pipe = |r: io::Result<()>| match r {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
         r => r,
     };
-    let Some(path) = config.output.as_deref().filter(|p| p.as_os_str() != "-") else {
-        let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
-        return quiet_pipe(report::write(&mut out, outcome, &config.report)).map_err(|e| Error::io("stdout", e));
+    let Some(path) = out.output.as_deref().filter(|p| p.as_os_str() != "-") else {
+        let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+        return quiet_pipe(report::write(&mut w, outcome, &out.report)).map_err(|e| Error::io("stdout", e));
     };
+    to_file(path, &mut |w| quiet_pipe(report::write(w, outcome, &out.report)))
+}
+
+/// Writes a saved table (`--save-table`) of `outcome` to `path`, as the
+/// report is written to `-o FILE`.
+pub fn save_table(path: &Path, header: &saved::Header, outcome: &Outcome) -> Result<(), Error> {
+    to_file(path, &mut |w| saved::write(w, header, &outcome.table))
+}
+
+/// Writes to `path` with `content`: in place to a special file, else atomically.
+fn to_file(path: &Path, content: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>) -> Result<(), Error> {
     let name = path.display().to_string();
     if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         // /dev/stdout, a FIFO, a terminal, /dev/null: nothing to replace, so write in place.
         let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| Error::io(&name, e))?;
-        let mut out = io::BufWriter::new(file);
-        return quiet_pipe(report::write(&mut out, outcome, &config.report)).map_err(|e| Error::io(&name, e));
+        // `content` flushes: a reader gone from a FIFO is its to forgive (`| head`).
+        let mut w = io::BufWriter::new(file);
+        return content(&mut w).map_err(|e| Error::io(&name, e));
     }
-    replace(&resolve_links(path), outcome, config).map_err(|e| Error::io(&name, e))
+    replace(&resolve_links(path), content).map_err(|e| Error::io(&name, e))
 }
 
 /// Writes a temporary file in `target`'s directory and renames it over `target`.
-fn replace(target: &Path, outcome: &mut Outcome, config: &Config) -> io::Result<()> {
+fn replace(target: &Path, content: &mut dyn FnMut(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
     let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let mode = match std::fs::metadata(target) {
         Ok(m) => m.permissions().mode() & 0o7777,
@@ -70,8 +82,8 @@ fn replace(target: &Path, outcome: &mut Outcome, config: &Config) -> io::Result<
     };
     let written = (|| {
         tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
-        let mut out = io::BufWriter::new(tmp.as_file());
-        report::write(&mut out, outcome, &config.report)?;
+        let mut out = io::BufWriter::with_capacity(1 << 16, tmp.as_file());
+        content(&mut out)?;
         out.flush()?;
         drop(out);
         tmp.as_file().sync_all()
