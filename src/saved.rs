@@ -572,13 +572,20 @@ pub fn read_records(path: &Path, f: &mut dyn FnMut(u64, &[u8], u64)) -> Result<H
 
 /// The saved table at `path`, whole, with its header.
 pub fn read(path: &Path) -> Result<(Header, CountTable), TableError> {
-    let mut table = CountTable::new();
+    let mut table = CountTable::with_capacity(preallocated(read_header(path)?.distinct));
     let header = read_records(path, &mut |h, k, n| table.add(h, k, n))?;
     if table.collisions() != header.collisions {
         let why = format!("corrupt: {} collisions found, the file says {}", table.collisions(), header.collisions);
         return Err(TableError::new(path, why));
     }
     Ok((header, table))
+}
+
+/// Distinct keys a table is made ready for before loading, from headers:
+/// no rehashing while loading, and a damaged or hostile header asks for
+/// at most 4M slots (beyond that the table grows as it loads).
+fn preallocated(distinct: u64) -> usize {
+    distinct.min(1 << 22) as usize
 }
 
 /// Saved tables merged: the outcome a count over all their inputs would
@@ -615,7 +622,8 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, TableError> {
         }
     }
     let hash = keys.key_hash().map_err(|e| TableError::new(first_path, e))?;
-    let mut table = CountTable::new();
+    // The largest table's size at least; as much as all of them when they share no key.
+    let mut table = CountTable::with_capacity(preallocated(headers.iter().map(|h| h.distinct).sum()));
     let mut merged = Header { names: Vec::new(), problems: Vec::new(), encodings: Vec::new(), ..headers[0].clone() };
     merged.documents = 0;
     merged.bytes = 0;
