@@ -121,10 +121,15 @@ fn per_document(
 ) -> io::Result<()> {
     let n = outcome.documents as f64;
     let idf = |term: &str| ((1.0 + n) / (1.0 + df[term] as f64)).ln() + 1.0;
-    // Norms over every term of a document, before any row is left out.
+    // Norms over every term of a document, before any row is left out,
+    // each summed in term order: floating-point sums depend on the order,
+    // and a table's own (a merge's, a thread count's) must not show.
     let mut norms: HashMap<u64, f64> = HashMap::new();
-    for &(d, t, c) in &cells {
-        *norms.entry(d).or_insert(0.0) += (c as f64 * idf(t)).powi(2);
+    if opts.tfidf {
+        cells.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.as_bytes().cmp(b.1.as_bytes())));
+        for &(d, t, c) in &cells {
+            *norms.entry(d).or_insert(0.0) += (c as f64 * idf(t)).powi(2);
+        }
     }
     cells.retain(|&(_, t, c)| c >= report.min_count && kept(t));
     cells.sort_unstable_by(|a, b| {
