@@ -235,7 +235,24 @@ impl CountTable {
     /// Adds all counts of `other` into `self`. Collisions are found again as
     /// `other`'s tokens are added, so none is counted twice.
     pub fn merge(&mut self, other: &CountTable) {
-        for (hash, token, n) in other.iter_keyed() {
+        let entries = &other.slots;
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(ahead) = entries.get(i + LOOKAHEAD) {
+                self.prefetch(ahead.hash);
+            }
+            if e.count != 0 {
+                self.add(e.hash, e.bytes(&other.arena), e.count);
+            }
+        }
+    }
+
+    /// Adds each (key, token, count) of `rows`, prefetching a few rows
+    /// ahead: rows from another table land all over this one.
+    pub fn add_all(&mut self, rows: &[(u64, &[u8], u64)]) {
+        for (i, &(hash, token, n)) in rows.iter().enumerate() {
+            if let Some(ahead) = rows.get(i + LOOKAHEAD) {
+                self.prefetch(ahead.0);
+            }
             self.add(hash, token, n);
         }
     }
@@ -259,7 +276,14 @@ impl CountTable {
             out.len += table.len;
             let base = out.arena.len() as u64;
             out.arena.extend_from_slice(&table.arena);
-            for mut e in table.slots.into_iter().filter(|e| e.count != 0) {
+            for (i, &e) in table.slots.iter().enumerate() {
+                if let Some(ahead) = table.slots.get(i + LOOKAHEAD) {
+                    out.prefetch(ahead.hash);
+                }
+                if e.count == 0 {
+                    continue;
+                }
+                let mut e = e;
                 if e.len as usize > INLINE {
                     let offset = e.offset() as u64 + base;
                     e.data[..8].copy_from_slice(&offset.to_le_bytes());
@@ -357,6 +381,9 @@ fn prefetch_line<T>(p: &T) {
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     let _ = p;
 }
+
+/// How far ahead bulk adds (merges, spills, unions) prefetch.
+const LOOKAHEAD: usize = 8;
 
 /// Keys between their prefetch and their add: enough to keep a core's
 /// memory requests busy while it tokenizes the next words.

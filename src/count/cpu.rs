@@ -71,10 +71,7 @@ impl CpuBackend {
             if part.is_empty() {
                 continue;
             }
-            let mut table = shard.lock().unwrap_or_else(|e| e.into_inner());
-            for &(hash, token, n) in part {
-                table.add(hash, token, n);
-            }
+            shard.lock().unwrap_or_else(|e| e.into_inner()).add_all(part);
         }
         drop(parts);
         local.clear();
