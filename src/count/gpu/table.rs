@@ -194,7 +194,8 @@ impl GpuTable {
         let slots = opts.initial_slots.max(2).next_power_of_two().min(max_slots);
         let max_arena_words = (max_binding / 4).min(u32::MAX as u64);
         let arena_words = (opts.initial_arena_bytes / 4).clamp(1, max_arena_words);
-        let text_words = (4u64 << 20).min(max_arena_words);
+        // A dispatch's text window; a lane's buffer grows for a longer token.
+        let text_words = MAX_WINDOW_WORDS.min(max_arena_words);
 
         let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
             binding,
