@@ -520,8 +520,19 @@ pub fn read_header(path: &Path) -> Result<Header, TableError> {
 /// Streams the records of the table at `path` into `f`, then checks the
 /// trailer and the header's totals. Returns the header.
 pub fn read_records(path: &Path, f: &mut dyn FnMut(u64, &[u8], u64)) -> Result<Header, TableError> {
-    let err = |r: String| TableError::new(path, r);
     let (r, header) = open(path)?;
+    records(path, r, header, f)
+}
+
+/// The records after `header` in `r` (the file at `path`, opened by
+/// [`open`]) into `f`, then the trailer and the header's totals checked.
+fn records(
+    path: &Path,
+    r: BufReader<std::fs::File>,
+    header: Header,
+    f: &mut dyn FnMut(u64, &[u8], u64),
+) -> Result<Header, TableError> {
+    let err = |r: String| TableError::new(path, r);
     let r = Hashed { inner: r, sum: Xxh3Default::new() };
     let mut z =
         zstd::stream::read::Decoder::with_buffer(r).map_err(|e| err(format!("cannot read: {e}")))?.single_frame();
@@ -572,13 +583,20 @@ pub fn read_records(path: &Path, f: &mut dyn FnMut(u64, &[u8], u64)) -> Result<H
 
 /// The saved table at `path`, whole, with its header.
 pub fn read(path: &Path) -> Result<(Header, CountTable), TableError> {
-    let mut table = CountTable::with_capacity(preallocated(read_header(path)?.distinct));
-    let header = read_records(path, &mut |h, k, n| table.add(h, k, n))?;
-    if table.collisions() != header.collisions {
-        let why = format!("corrupt: {} collisions found, the file says {}", table.collisions(), header.collisions);
-        return Err(TableError::new(path, why));
-    }
+    let (r, header) = open(path)?;
+    let mut table = CountTable::with_capacity(preallocated(header.distinct));
+    let header = records(path, r, header, &mut |h, k, n| table.add(h, k, n))?;
+    same_collisions(path, &table, &header)?;
     Ok((header, table))
+}
+
+/// A table loaded whole from one file finds the collisions its header counted.
+fn same_collisions(path: &Path, table: &CountTable, header: &Header) -> Result<(), TableError> {
+    if table.collisions() == header.collisions {
+        return Ok(());
+    }
+    let why = format!("corrupt: {} collisions found, the file says {}", table.collisions(), header.collisions);
+    Err(TableError::new(path, why))
 }
 
 /// Distinct keys a table is made ready for before loading, from headers:
@@ -664,9 +682,8 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, TableError> {
         }
         offset += header.places;
     }
-    if paths.len() == 1 && table.collisions() != headers[0].collisions {
-        let why = format!("corrupt: {} collisions found, the file says {}", table.collisions(), headers[0].collisions);
-        return Err(TableError::new(first_path, why));
+    if paths.len() == 1 {
+        same_collisions(first_path, &table, &headers[0])?;
     }
     let plan = match merged.backend.as_str() {
         "gpu" => crate::count::select::Plan::Gpu { adapter: 0, reason: merged.reason.clone() },
