@@ -69,9 +69,7 @@ fn fail(e: &Error, code: u8) -> ExitCode {
 
 fn count_command(config: Config) -> ExitCode {
     let out = &config.out;
-    if out.output.is_some() || out.save_table.is_some() {
-        output::clean_up_on_signals();
-    }
+    output::arm_cleanup(out);
     let mut options = config.options.clone();
     let bar = progress::Bar::attach(&config.operands, &mut options);
     let result = pipeline::count(config.operands.clone(), &options);
@@ -88,16 +86,20 @@ fn count_command(config: Config) -> ExitCode {
     for e in &outcome.errors {
         say(e);
     }
-    if let Some(path) = &out.save_table {
-        let header = saved::Header::of(&outcome, saved::KeyOptions::of(&options));
-        if let Err(e) = output::save_table(path, &header, &outcome) {
-            return fail(&e, 1);
-        }
+    if let Err(code) = save_table(out, &outcome, saved::KeyOptions::of(&options)) {
+        return code;
     }
     if let Err(code) = finish(out, &mut outcome) {
         return code;
     }
     if outcome.errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
+/// Writes `outcome`'s table to `--save-table FILE`, if asked, with the
+/// options its keys were made with. Err: the status to exit with.
+fn save_table(out: &Output, outcome: &pipeline::Outcome, keys: saved::KeyOptions) -> Result<(), ExitCode> {
+    let Some(path) = &out.save_table else { return Ok(()) };
+    output::save_table(path, &saved::Header::of(outcome, keys), outcome).map_err(|e| fail(&e, 1))
 }
 
 /// Prints `outcome` as `out` says: the report, the plot, the `--stats`
@@ -125,9 +127,7 @@ fn merge(args: &MergeArgs) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(&e, 2),
     };
-    if out.output.is_some() || out.save_table.is_some() {
-        output::clean_up_on_signals();
-    }
+    output::arm_cleanup(&out);
     let saved::Merged { keys, mut outcome } = match saved::merge(&args.tables) {
         Ok(m) => m,
         Err(e) => return fail(&e.into(), 2),
@@ -136,11 +136,8 @@ fn merge(args: &MergeArgs) -> ExitCode {
         let e = "--per-doc and --doc-freq need tables saved by runs with --per-doc or --doc-freq";
         return fail(&Error::Config(format!("{e}; {} holds corpus counts", args.tables[0].display())), 2);
     }
-    if let Some(path) = &out.save_table {
-        let header = saved::Header::of(&outcome, keys.clone());
-        if let Err(e) = output::save_table(path, &header, &outcome) {
-            return fail(&e, 1);
-        }
+    if let Err(code) = save_table(&out, &outcome, keys.clone()) {
+        return code;
     }
     if keys.per_doc && out.report.docs.is_none() {
         // Corpus counts from per-document tables: what a count without

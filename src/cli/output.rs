@@ -18,7 +18,7 @@ static PENDING: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// Installs a SIGINT/SIGTERM handler that removes the temporary output file
 /// (if one is being written) and exits with 128 + the signal number.
-pub fn clean_up_on_signals() {
+fn clean_up_on_signals() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
     std::thread::spawn(move || {
@@ -29,6 +29,13 @@ pub fn clean_up_on_signals() {
             std::process::exit(128 + sig);
         }
     });
+}
+
+/// Makes SIGINT and SIGTERM remove a half-written `-o` file or saved table.
+pub fn arm_cleanup(out: &Output) {
+    if out.output.is_some() || out.save_table.is_some() {
+        clean_up_on_signals();
+    }
 }
 
 /// Writes the report where `out` says. A closed stdout or pipe (`| head`)
