@@ -97,6 +97,8 @@
 //! command), both on by default; a library user can turn either off.
 
 pub mod bench;
+#[cfg(feature = "cluster")]
+pub mod cluster;
 pub mod count;
 pub mod decode;
 pub mod error;
@@ -109,6 +111,7 @@ pub mod report;
 pub mod sample;
 pub mod saved;
 pub mod sentences;
+pub mod share;
 pub mod source;
 pub mod stopwords;
 pub mod table;

@@ -642,21 +642,14 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, TableError> {
     let hash = keys.key_hash().map_err(|e| TableError::new(first_path, e))?;
     // The largest table's size at least; as much as all of them when they share no key.
     let mut table = CountTable::with_capacity(preallocated(headers.iter().map(|h| h.distinct).sum()));
-    let mut merged = Header { names: Vec::new(), problems: Vec::new(), encodings: Vec::new(), ..headers[0].clone() };
-    merged.documents = 0;
-    merged.bytes = 0;
-    merged.skipped_binary = 0;
-    merged.skipped_special = 0;
+    let mut read = Vec::with_capacity(paths.len());
     let mut offset = 0u64;
     let mut rekeyed = Vec::new();
     for path in paths {
         let mut bad_key = false;
         let header = if keys.per_doc && offset > 0 {
-            read_records(path, &mut |_, key, n| match place_after(key, offset) {
-                Some(place) => {
-                    doc_key(place, &key[DOC_PREFIX..], &mut rekeyed);
-                    table.add(hash.hash(&rekeyed), &rekeyed, n)
-                }
+            read_records(path, &mut |_, key, n| match rekey(key, offset, hash, &mut rekeyed) {
+                Some(h) => table.add(h, &rekeyed, n),
                 None => bad_key = true,
             })?
         } else {
@@ -665,6 +658,46 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, TableError> {
         if bad_key {
             return Err(TableError::new(path, "corrupt: a per-document key without its document"));
         }
+        let places = header.places;
+        read.push((header, offset));
+        offset += places;
+    }
+    if paths.len() == 1 {
+        same_collisions(first_path, &table, &headers[0])?;
+    }
+    let names: Vec<String> = paths.iter().map(|p| escape_name(p.display().to_string().as_bytes())).collect();
+    let what = format!("merge of {} saved table{}", paths.len(), plural(paths.len()));
+    let mixed = "merged from saved tables counted by different backends";
+    let mut outcome =
+        combined(read, table, &what, mixed, started).ok_or_else(|| TableError::new(first_path, "nothing to merge"))?;
+    outcome.notes = vec![format!("tables: {}", names.join(", "))];
+    Ok(Merged { keys, outcome })
+}
+
+/// Per-document `key` with its document placed `offset` later: the new key
+/// in `out`, and its hash. None: the key has no document place.
+pub fn rekey(key: &[u8], offset: u64, hash: KeyHash, out: &mut Vec<u8>) -> Option<u64> {
+    let place = place_after(key, offset)?;
+    doc_key(place, &key[DOC_PREFIX..], out);
+    Some(hash.hash(out))
+}
+
+/// The outcome of one count over the inputs of several runs, from their
+/// headers in input order (each with the place offset its documents were
+/// moved by) and their merged `table`. `what` says what was merged; runs
+/// counted by different backends are put down as `mixed`. None when there
+/// are no parts.
+pub fn combined(
+    parts: Vec<(Header, u64)>,
+    table: CountTable,
+    what: &str,
+    mixed: &str,
+    started: Instant,
+) -> Option<Outcome> {
+    let first = parts.first()?.0.clone();
+    let mut merged = Header { names: Vec::new(), problems: Vec::new(), encodings: Vec::new(), ..first };
+    (merged.documents, merged.bytes, merged.skipped_binary, merged.skipped_special) = (0, 0, 0, 0);
+    for (header, offset) in parts {
         merged.documents += header.documents;
         merged.bytes += header.bytes;
         merged.skipped_binary += header.skipped_binary;
@@ -677,20 +710,15 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, TableError> {
             if header.backend != merged.backend {
                 merged.backend = "cpu".into();
             }
-            merged.reason = "merged from saved tables counted by different backends".into();
+            merged.reason = mixed.into();
             merged.device = None;
         }
-        offset += header.places;
-    }
-    if paths.len() == 1 {
-        same_collisions(first_path, &table, &headers[0])?;
     }
     let plan = match merged.backend.as_str() {
         "gpu" => crate::count::select::Plan::Gpu { adapter: 0, reason: merged.reason.clone() },
         _ => crate::count::select::Plan::Cpu { reason: merged.reason.clone() },
     };
-    let names: Vec<String> = paths.iter().map(|p| escape_name(p.display().to_string().as_bytes())).collect();
-    let outcome = Outcome {
+    Some(Outcome {
         table,
         documents: merged.documents as usize,
         bytes: merged.bytes,
@@ -702,19 +730,18 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, TableError> {
             .collect(),
         skipped_binary: merged.skipped_binary as usize,
         skipped_special: merged.skipped_special as usize,
-        backend: format!("merge of {} saved table{} (counted on {plan})", paths.len(), plural(paths.len())),
+        backend: format!("{what} (counted on {plan})"),
         plan,
         device: merged.device,
         warnings: Vec::new(),
-        notes: vec![format!("tables: {}", names.join(", "))],
+        notes: Vec::new(),
         stages: Stages { read_decode: started.elapsed(), ..Stages::default() },
         workers: Vec::new(),
         threads: 1,
         started,
-        per_doc: keys.per_doc,
+        per_doc: merged.keys.per_doc,
         names: merged.names,
-    };
-    Ok(Merged { keys, outcome })
+    })
 }
 
 fn plural(n: usize) -> &'static str {

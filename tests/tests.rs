@@ -4,6 +4,7 @@
 mod archives;
 #[cfg(feature = "cli")]
 mod cli;
+mod cluster;
 mod docs;
 mod documents;
 mod exactness;

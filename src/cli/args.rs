@@ -55,6 +55,10 @@ pub enum Command {
     /// Merge tables saved with --save-table and print them as one count over
     /// all their inputs would have been printed.
     Merge(MergeArgs),
+    /// Count with several processes, on this machine or others (timely
+    /// dataflow): each counts a share of the inputs, the tables are merged,
+    /// and rank 0 prints what one process would have printed.
+    Cluster(ClusterArgs),
     /// Print one normalized sentence per line (NFC, lowercase, letters and
     /// spaces by default) from any input: files, archives, URLs, HTML.
     Sentences(SentencesArgs),
@@ -221,6 +225,46 @@ pub struct MergeArgs {
     pub tables: Vec<PathBuf>,
     #[command(flatten)]
     pub out: OutputArgs,
+}
+
+const CLUSTER: &str = "Cluster";
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// A file of `host:port` lines, one per process in rank order (blank
+    /// lines and `#` comments left out). Each process listens at its own line.
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::FilePath, conflicts_with = "local", help_heading = CLUSTER)]
+    pub hosts: Option<PathBuf>,
+    /// This process's rank, from 0 (rank 0 prints). Default: the launcher's
+    /// (OMPI_COMM_WORLD_RANK from mpirun, SLURM_PROCID from srun, or PMI_RANK).
+    #[arg(long, value_name = "I", requires = "hosts", help_heading = CLUSTER)]
+    pub rank: Option<usize>,
+    /// Start N processes on this machine, on ports the system picks.
+    #[arg(long, value_name = "N", value_parser = at_least_one, help_heading = CLUSTER)]
+    pub local: Option<u64>,
+    /// Seconds to wait for every process to connect.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0, value_parser = parse_seconds, help_heading = CLUSTER)]
+    pub connect_timeout: f64,
+    /// Each process counts the paths it is given (machines without a shared
+    /// file system); otherwise all are given the same paths and each counts
+    /// a share of them, balanced by size.
+    #[arg(long, help_heading = CLUSTER)]
+    pub own_inputs: bool,
+    /// Test hook: wait this long after counting, before the exchange.
+    #[arg(long, hide = true, default_value_t = 0)]
+    pub stall_ms: u64,
+    /// Test hook: cut files of this many bytes or more among processes.
+    #[arg(long, hide = true, default_value_t = gpucount::share::MIN_PIECE)]
+    pub min_piece: u64,
+    #[command(flatten)]
+    pub count: CountArgs,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 && x <= 1e6 => Ok(x),
+        _ => Err("expected a number of seconds above 0".into()),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! The command line: parse, validate once ([`args`]), run the library, print.
 
 mod args;
+mod cluster;
 mod help;
 mod output;
 mod progress;
@@ -26,6 +27,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Some(Command::Bench(args)) => bench(&args),
         Some(Command::Sentences(args)) => sentences(&args),
         Some(Command::Merge(args)) => merge(&args),
+        Some(Command::Cluster(args)) => cluster::cluster(&args),
         Some(Command::Generate { words, vocabulary, exponent, seed }) => {
             let recipe = gpucount::sample::ZipfText { words, vocabulary, exponent, seed };
             let mut out = io::BufWriter::new(io::stdout().lock());

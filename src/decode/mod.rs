@@ -15,7 +15,7 @@ mod chunk;
 mod reader;
 
 pub use chunk::Chunk;
-pub use reader::{DocRead, MAX_HTML_BYTES, MAX_TOKEN_BYTES, ReadOptions, Served, read_document};
+pub use reader::{DocRead, MAX_HTML_BYTES, MAX_TOKEN_BYTES, Part, ReadOptions, Served, read_document};
 
 use encoding_rs::{Encoding, UTF_8};
 
@@ -63,6 +63,44 @@ pub fn detect(bytes: &[u8]) -> &'static Encoding {
         Some(first) => {
             let end = bytes.len().min(first + WINDOW);
             decide(&bytes[first..end], end == bytes.len())
+        }
+    }
+}
+
+/// The encoding `--encoding auto` gives a document that `r` reads, decided
+/// as the streaming reader decides it when it reads blocks of `block`
+/// bytes (the window it decides on ends where a block ends), after reading
+/// at most about `limit` bytes: None when only ASCII came before `limit`.
+/// A process counting a piece of a file learns the whole file's encoding
+/// from its start this way.
+pub fn decide_streamed(
+    r: &mut dyn std::io::Read,
+    block: usize,
+    limit: u64,
+) -> std::io::Result<Option<&'static Encoding>> {
+    let block = block.max(4096);
+    let (mut buf, mut window, mut read) = (Vec::with_capacity(block), Vec::new(), 0u64);
+    loop {
+        buf.clear();
+        let last = reader::fill(r, &mut buf, block)?;
+        if read == 0
+            && let Some((enc, _)) = Encoding::for_bom(&buf)
+        {
+            return Ok(Some(enc));
+        }
+        read += buf.len() as u64;
+        if window.is_empty() {
+            match buf.iter().position(|&b| b >= 0x80) {
+                Some(first) => window.extend_from_slice(&buf[first..]),
+                None if last => return Ok(Some(UTF_8)),
+                None if read >= limit => return Ok(None),
+                None => continue,
+            }
+        } else {
+            window.extend_from_slice(&buf);
+        }
+        if window.len() >= WINDOW || last {
+            return Ok(Some(decide(&window, last)));
         }
     }
 }

@@ -35,12 +35,26 @@ pub struct ReadOptions {
 /// An HTML page is parsed whole; a larger one is an error.
 pub const MAX_HTML_BYTES: usize = 1 << 30;
 
-/// What a server said of a document's bytes (nothing, for files).
+/// What a server said of a document's bytes (nothing, for files), or what
+/// the whole file says of a piece of it.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Served<'a> {
     pub content_type: Option<&'a str>,
     /// The charset it declared: the encoding unless a byte order mark says otherwise.
     pub charset: Option<&'static Encoding>,
+    /// The bytes are a piece of a file ([`crate::share`]).
+    pub part: Option<Part>,
+}
+
+/// How a piece of a file is read so that the pieces count what the whole
+/// file would: in the encoding the whole file gets, never as HTML (only
+/// plain text files are cut), with positions in messages counted from the
+/// file's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Part {
+    pub encoding: &'static Encoding,
+    /// Where the piece starts in the file.
+    pub offset: u64,
 }
 
 /// Default [`ReadOptions::max_token_bytes`]: 1 GiB.
@@ -109,24 +123,28 @@ pub fn read_document(
     let mut chunker = Chunker::new(opts.tokenizer.clone(), opts.chunk_bytes.max(1), doc.id, opts.keys.clone(), sink);
     // The encoding fixed before the bytes are looked at: asked for, or a
     // byte order mark, or the server's charset.
-    let declared = match opts.encoding {
-        EncodingChoice::Fixed(enc) => Some(enc),
-        EncodingChoice::Auto => Encoding::for_bom(&buf).map(|(enc, _)| enc).or(served.charset),
+    let declared = match (served.part, opts.encoding) {
+        (Some(part), _) => Some(part.encoding),
+        (None, EncodingChoice::Fixed(enc)) => Some(enc),
+        (None, EncodingChoice::Auto) => Encoding::for_bom(&buf).map(|(enc, _)| enc).or(served.charset),
     };
-    if opts.html.applies(&doc.name, served.content_type, &buf) {
+    if served.part.is_none() && opts.html.applies(&doc.name, served.content_type, &buf) {
         read_html(reader, buf, eof, failed, declared, opts, &mut chunker, &mut report);
         chunker.finish();
         return report;
     }
+    let base = served.part.map_or(0, |p| p.offset);
     let mut state = match declared {
+        // Bytes after the start of a file that look like a BOM are a character.
+        Some(enc) if base > 0 => State::decided(enc, enc.new_decoder_without_bom_handling()),
         Some(enc) => State::decided(enc, enc.new_decoder_with_bom_removal()),
         None => State::Undecided { window: Vec::new(), at: 0 },
     };
-    let mut offset = 0u64;
+    let mut offset = base;
     loop {
         state.feed(&buf, offset, eof, &mut chunker);
         offset += buf.len() as u64;
-        report.bytes = offset;
+        report.bytes = offset - base;
         chunker.flush_full();
         if chunker.stopped {
             return report;
@@ -274,7 +292,7 @@ impl State {
 }
 
 /// Reads until `buf` holds `want` bytes or the input ends; true at end of input.
-fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+pub(super) fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
     while buf.len() < want {
         match r.take((want - buf.len()) as u64).read_to_end(buf) {
             Ok(0) => return Ok(true),

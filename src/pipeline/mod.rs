@@ -20,7 +20,7 @@ use crate::html::{HtmlMode, Select};
 use crate::keys::{Filter, Grams, Keys};
 use crate::source::fetch::FetchOptions;
 use crate::source::unpack::{Flow, Member, UnpackOptions, unpack};
-use crate::source::{Document, Documents, Item, Operand, Skip, Sources, WalkOptions};
+use crate::source::{Document, Documents, Item, Operand, Origin, Skip, Sources, WalkOptions};
 use crate::table::CountTable;
 use crate::tokenize::Tokenizer;
 use rayon::prelude::*;
@@ -458,6 +458,15 @@ impl ReadReport {
             return;
         }
         if r.counted {
+            // A piece begun by another process is part of its document.
+            let continued = matches!(&doc.origin, Origin::Piece(p) if p.continues());
+            if continued {
+                self.bytes += r.bytes;
+                if let Some(p) = r.problem {
+                    self.errors.push(doc.error(p));
+                }
+                return;
+            }
             self.documents += 1;
             self.bytes += r.bytes;
             if self.keep_names {
@@ -562,7 +571,8 @@ fn read_all(
                         continue;
                     }
                 };
-                let served = Served { content_type: opened.content_type.as_deref(), charset: opened.charset };
+                let served =
+                    Served { content_type: opened.content_type.as_deref(), charset: opened.charset, part: opened.part };
                 let counted = Counted { inner: opened.reader, progress: &on_bytes };
                 let problems = unpack(&doc, Box::new(counted), &unpack_opts, &mut place, &mut |m: Member<'_>| {
                     // What the server said is of the document, not of members inside it.

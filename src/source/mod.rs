@@ -72,6 +72,10 @@ pub enum Origin {
     Member,
     /// A download, submitted ahead of its turn so that downloads overlap.
     Download(Arc<Mutex<Option<fetch::Pending>>>),
+    /// A URL listed but not downloaded ([`Sources::listing`]).
+    Url(String),
+    /// A byte range of a file, counted by one process of several.
+    Piece(Arc<crate::share::Piece>),
 }
 
 impl fmt::Debug for Origin {
@@ -83,6 +87,8 @@ impl fmt::Debug for Origin {
             Origin::Stream(_) => f.write_str("Stream"),
             Origin::Member => f.write_str("Member"),
             Origin::Download(_) => f.write_str("Download"),
+            Origin::Url(u) => f.debug_tuple("Url").field(u).finish(),
+            Origin::Piece(p) => f.debug_tuple("Piece").field(p).finish(),
         }
     }
 }
@@ -107,8 +113,8 @@ impl Document {
     /// Whether the document can be read again (for a recount on another backend).
     pub fn replayable(&self) -> bool {
         match &self.origin {
-            Origin::Stdin | Origin::Stream(_) | Origin::Member | Origin::Download(_) => false,
-            Origin::Memory(_) => true,
+            Origin::Stdin | Origin::Stream(_) | Origin::Member | Origin::Download(_) | Origin::Url(_) => false,
+            Origin::Memory(_) | Origin::Piece(_) => true,
             // Walks yield regular files only; a named path may be a FIFO.
             Origin::File(_) if self.walked => true,
             Origin::File(p) => std::fs::metadata(p).map_or(true, |m| m.is_file()),
@@ -138,16 +144,23 @@ impl Document {
                 let taken = p.lock().map_err(|_| io::Error::other("download poisoned"))?.take();
                 let pending = taken.ok_or_else(|| io::Error::other("a download cannot be read twice"))?;
                 let d = pending.wait().map_err(|e| io::Error::other(e.0))?;
-                return Ok(Opened { reader: Box::new(d.body), content_type: d.content_type, charset: d.charset });
+                let (content_type, charset) = (d.content_type, d.charset);
+                return Ok(Opened { reader: Box::new(d.body), content_type, charset, part: None });
+            }
+            Origin::Url(_) => return Err(io::Error::other("a listed URL is not downloaded")),
+            Origin::Piece(p) => {
+                let (reader, part) = p.open()?;
+                return Ok(Opened { reader: Box::new(reader), content_type: None, charset: None, part: Some(part) });
             }
         };
-        Ok(Opened { reader, content_type: None, charset: None })
+        Ok(Opened { reader, content_type: None, charset: None, part: None })
     }
 
     /// The error for this document.
     pub fn error(&self, reason: impl fmt::Display) -> InputError {
         let input_bytes = match &self.origin {
             Origin::File(p) => non_utf8_bytes(p),
+            Origin::Piece(p) => non_utf8_bytes(&p.path),
             _ => None,
         };
         InputError { place: self.id, input: self.name.clone(), input_bytes, reason: reason.to_string() }
@@ -161,6 +174,8 @@ pub struct Opened<'a> {
     pub content_type: Option<String>,
     /// The charset of the HTTP Content-Type, for a download.
     pub charset: Option<&'static encoding_rs::Encoding>,
+    /// For a piece of a file: how to read it as part of the whole.
+    pub part: Option<crate::decode::Part>,
 }
 
 /// The bytes of a path that is not UTF-8 (None when it is).
@@ -177,7 +192,7 @@ pub enum Skip {
 }
 
 /// What a source yields, in input order.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Item {
     Document(Document),
     /// Something that could not become a document (a loop, an unreadable directory).
@@ -201,6 +216,8 @@ pub struct Sources {
     ahead: VecDeque<Item>,
     /// The URL list being read.
     url_list: Option<(PathBuf, Box<dyn io::BufRead + Send>)>,
+    /// URLs are listed ([`Origin::Url`]), not downloaded.
+    listing: bool,
 }
 
 impl Sources {
@@ -216,7 +233,16 @@ impl Sources {
             fetch: fetch::FetchOptions::default(),
             ahead: VecDeque::new(),
             url_list: None,
+            listing: false,
         }
+    }
+
+    /// Lists the documents without downloading anything: URLs come as
+    /// [`Origin::Url`] documents (to share a run's inputs among processes
+    /// before any is read).
+    pub fn listing(mut self) -> Sources {
+        self.listing = true;
+        self
     }
 
     /// Downloads URLs with these options.
@@ -287,6 +313,7 @@ impl Sources {
         while self.ahead.len() < self.fetch.jobs.max(1) {
             let Some(url) = self.next_url() else { return };
             let item = match url {
+                Ok(url) if self.listing => self.document(url.clone(), Origin::Url(url), None, false),
                 Ok(url) => {
                     let fetcher = self.fetcher.get_or_insert_with(|| fetch::Fetcher::new(self.fetch.clone()));
                     let pending = fetcher.submit(url.clone());

@@ -147,7 +147,8 @@ impl Layer<'_, '_> {
     /// it to the visitor. `file`: the stream is this file, unread (a zip can
     /// seek in it).
     fn open(&mut self, doc: Document, reader: Box<dyn Read + '_>, file: Option<&Path>, depth: u32) -> Flow {
-        if self.opts.raw {
+        // A piece of a file was found plain when the file was cut.
+        if self.opts.raw || matches!(doc.origin, Origin::Piece(_)) {
             return self.leaf(doc, reader);
         }
         let (head, mut reader) = peek(reader, SNIFF);
