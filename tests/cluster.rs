@@ -37,10 +37,14 @@ fn text(words: usize, seed: u64) -> String {
     s
 }
 
-/// A corpus of skewed sizes: one large file, small ones, an empty one, a
-/// windows-1252 one, one line without an end, a gzip file, HTML.
+/// A corpus of skewed sizes: one large file, Zipf-distributed words,
+/// small ones, an empty one, a windows-1252 one, one line without an end,
+/// a gzip file, HTML.
 fn corpus(d: &Dir) {
     d.write("big.txt", text(60_000, 1));
+    let mut zipf = Vec::new();
+    gpucount::sample::ZipfText { words: 30_000, vocabulary: 5_000, exponent: 1.07, seed: 7 }.write(&mut zipf).unwrap();
+    d.write("zipf.txt", zipf);
     d.write("small/a.txt", text(50, 2));
     d.write("small/b.txt", text(3, 3));
     d.write("small/empty.txt", "");
