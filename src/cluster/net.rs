@@ -122,7 +122,7 @@ pub(super) fn connect(
             });
         }
         if !progress {
-            std::thread::sleep(Duration::from_millis(50));
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
     for s in streams.iter().flatten() {
@@ -161,7 +161,7 @@ fn dial(host: &str, deadline: Instant) -> Result<TcpStream, String> {
         }
     }
     // Refused at once: the peer has not started yet; don't spin.
-    std::thread::sleep(Duration::from_millis(100));
+    std::thread::sleep(Duration::from_millis(20));
     Err(last)
 }
 
