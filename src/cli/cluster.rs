@@ -29,29 +29,29 @@ pub fn cluster(args: &ClusterArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(&e, 2),
     };
-    let timeout = Duration::from_secs_f64(args.connect_timeout);
-    let job = job_digest(args);
     let me = match (args.local, std::env::var(RANK_ENV)) {
         (Some(_), Ok(rank)) => child(&rank),
-        (Some(n), Err(_)) => return launch(args, n as usize, config, timeout, job),
+        (Some(n), Err(_)) => return launch(args, n as usize, config),
         (None, _) => from_hosts(args),
     };
-    let (hosts, rank, listener) = match me {
-        Ok(m) => m,
-        Err(e) => return fail(&Error::Config(e), 2),
-    };
-    let stall = Duration::from_millis(args.stall_ms);
-    let c = Cluster {
+    match me {
+        Ok((hosts, rank, listener)) => run_rank(rank_of(args, hosts, rank, listener), config),
+        Err(e) => fail(&Error::Config(e), 2),
+    }
+}
+
+/// Rank `rank` of `hosts` with the flags of `args`.
+fn rank_of(args: &ClusterArgs, hosts: Vec<String>, rank: usize, listener: Option<TcpListener>) -> Cluster {
+    Cluster {
         hosts,
         rank,
         listener,
-        connect_timeout: timeout,
-        job,
+        connect_timeout: Duration::from_secs_f64(args.connect_timeout),
+        job: job_digest(args),
         own_inputs: args.own_inputs,
-        stall,
+        stall: Duration::from_millis(args.stall_ms),
         min_piece: args.min_piece,
-    };
-    run_rank(c, config)
+    }
 }
 
 /// Runs this process as one rank; rank 0 prints. Every rank exits 2 when
@@ -164,7 +164,7 @@ fn child(rank: &str) -> Result<Me, String> {
 /// `--local N`: binds N sockets (so no port is ever free between chosen
 /// and used), starts ranks 1..N as children that inherit theirs, and runs
 /// rank 0 here. The status is the worst of all.
-fn launch(args: &ClusterArgs, n: usize, config: super::args::Config, timeout: Duration, job: u64) -> ExitCode {
+fn launch(args: &ClusterArgs, n: usize, config: super::args::Config) -> ExitCode {
     let bound = (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr().map(|a| (l, a.to_string()))))
         .collect::<Result<Vec<_>, _>>();
@@ -205,20 +205,8 @@ fn launch(args: &ClusterArgs, n: usize, config: super::args::Config, timeout: Du
         }
     }
     listeners.truncate(1);
-    let stall = Duration::from_millis(args.stall_ms);
-    let listener = listeners.pop();
-    let c = Cluster {
-        hosts,
-        rank: 0,
-        listener,
-        connect_timeout: timeout,
-        job,
-        own_inputs: args.own_inputs,
-        stall,
-        min_piece: args.min_piece,
-    };
-    let mine = run_rank(c, config);
-    let mut worst = mine;
+    let c = rank_of(args, hosts, 0, listeners.pop());
+    let mut worst = run_rank(c, config);
     for mut child in children {
         let ok = child.wait().is_ok_and(|s| s.success());
         if !ok && worst == ExitCode::SUCCESS {

@@ -188,7 +188,7 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
         }
         let headers: Vec<Header> = summaries.iter().filter_map(|s| s.header.clone()).collect();
         let offsets = places(&headers);
-        let Some(mut local) = local else { return Err("no local count".into()) };
+        let Some(mut local) = local else { return Err("this rank's count is missing".into()) };
         let problems = headers.iter().map(|h| h.problems.len()).sum::<usize>();
 
         // Round 1: records to the ranks that own their keys.
@@ -219,7 +219,9 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
         if rank != 0 {
             return Ok(Finished { outcome: None, problems, ranks: vec![stats] });
         }
-        lap("gather", &mut all[0].phases);
+        if let Some(mine) = all.iter_mut().find(|s| s.rank == 0) {
+            lap("gather", &mut mine.phases);
+        }
         let mut parts = Vec::with_capacity(ranks);
         let mut last: Option<String> = None;
         for ((mut h, s), offset) in headers.into_iter().zip(&summaries).zip(&offsets) {
