@@ -225,6 +225,23 @@ mod processes {
         }
     }
 
+    /// Each rank counts with the backend it has: here the GPU (any adapter).
+    #[cfg(feature = "gpu")]
+    #[test]
+    fn ranks_counting_on_the_gpu_print_what_the_cpu_prints() {
+        if !crate::util::gpu_available() {
+            return;
+        }
+        let d = Dir::new();
+        corpus(&d);
+        let one = single(d.path(), &["--format", "tsv"]);
+        let mut cmd = gpucount();
+        cmd.args(["cluster", "--local", "2", "--min-piece", "1000", "--backend", "gpu"]).arg(d.path());
+        let many = cmd.timeout(Duration::from_secs(120)).output().unwrap();
+        assert!(many.status.success(), "{}", String::from_utf8_lossy(&many.stderr));
+        assert!(many.stdout == one.stdout, "the outputs differ");
+    }
+
     #[test]
     fn ranks_with_nothing_to_count_still_take_part() {
         let d = Dir::new();
