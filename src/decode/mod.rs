@@ -15,7 +15,7 @@ mod chunk;
 mod reader;
 
 pub use chunk::Chunk;
-pub use reader::{DocRead, MAX_HTML_BYTES, MAX_TOKEN_BYTES, Part, ReadOptions, Served, read_document};
+pub use reader::{DocRead, MAX_HTML_BYTES, MAX_TOKEN_BYTES, Part, ReadOptions, Served, read_block, read_document};
 
 use encoding_rs::{Encoding, UTF_8};
 
@@ -68,17 +68,17 @@ pub fn detect(bytes: &[u8]) -> &'static Encoding {
 }
 
 /// The encoding `--encoding auto` gives a document that `r` reads, decided
-/// as the streaming reader decides it when it reads blocks of `block`
-/// bytes (the window it decides on ends where a block ends), after reading
+/// as the streaming reader decides it for chunks of `chunk_bytes` (the
+/// window it decides on ends where a [`read_block`] ends), after reading
 /// at most about `limit` bytes: None when only ASCII came before `limit`.
 /// A process counting a piece of a file learns the whole file's encoding
 /// from its start this way.
 pub fn decide_streamed(
     r: &mut dyn std::io::Read,
-    block: usize,
+    chunk_bytes: usize,
     limit: u64,
 ) -> std::io::Result<Option<&'static Encoding>> {
-    let block = block.max(4096);
+    let block = read_block(chunk_bytes);
     let (mut buf, mut window, mut read) = (Vec::with_capacity(block), Vec::new(), 0u64);
     loop {
         buf.clear();
@@ -143,6 +143,42 @@ fn utf8_sequences(mut bytes: &[u8], complete: bool) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The encoding the streaming reader decides for `bytes` with chunks of `chunk_bytes`.
+    fn read_decides(bytes: &[u8], chunk_bytes: usize) -> Option<&'static Encoding> {
+        let doc = crate::source::Document {
+            id: 0,
+            name: "t".into(),
+            origin: crate::source::Origin::Memory(bytes.into()),
+            size_hint: None,
+            walked: false,
+        };
+        let opts = ReadOptions { chunk_bytes, ..ReadOptions::default() };
+        read_document(&doc, &mut &bytes[..], &Served::default(), &opts, &mut |_| true).encoding
+    }
+
+    #[test]
+    fn a_piece_learns_the_encoding_the_whole_file_is_read_in() {
+        // Decisions that turn on where the window ends: mostly UTF-8, with
+        // windows-1252 bytes at many distances after the first non-ASCII byte.
+        let mut cases: Vec<Vec<u8>> = vec![b"ascii only\n".repeat(50_000), "\u{feff}bom".into(), b"\xff\xfeu\x00".to_vec()];
+        for ascii in [0, 4095, 70_000] {
+            for stray in [1_000, 262_000, 270_000, 600_000] {
+                let mut b = b"a ".repeat(ascii / 2);
+                b.extend("é".repeat(stray / 2).as_bytes());
+                b.extend(b"\xe9\xe8\xe0 ".repeat(20_000));
+                cases.push(b);
+            }
+        }
+        for bytes in &cases {
+            for chunk in [1, 4096, 10_000, 1 << 20] {
+                let streamed = decide_streamed(&mut &bytes[..], chunk, u64::MAX).unwrap();
+                assert_eq!(streamed, read_decides(bytes, chunk), "{} bytes, chunks of {chunk}", bytes.len());
+            }
+        }
+        // Undecided within the limit: only ASCII so far.
+        assert_eq!(decide_streamed(&mut &cases[0][..], 4096, 8192).unwrap(), None);
+    }
 
     #[test]
     fn the_first_non_ascii_byte_decides() {

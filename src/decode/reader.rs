@@ -15,7 +15,7 @@ use std::io::{self, Read};
 #[derive(Debug, Clone)]
 pub struct ReadOptions {
     pub encoding: EncodingChoice,
-    /// Target size of a chunk (and of a read block, at least 4 KiB).
+    /// Target size of a chunk (see [`read_block`] for the reads).
     pub chunk_bytes: usize,
     /// Longest token accepted; a longer one ends its document with an error
     /// (what came before it is counted). Keeps memory and 32-bit lengths bounded.
@@ -91,6 +91,13 @@ pub struct DocRead {
     pub counted: bool,
 }
 
+/// The bytes read at a time for chunks of `chunk_bytes` (at least 4 KiB).
+/// An undeclared encoding is decided on a window that ends where a block
+/// ends.
+pub fn read_block(chunk_bytes: usize) -> usize {
+    chunk_bytes.max(4096)
+}
+
 /// Reads the document `doc` from `reader`, calling `sink` with each chunk (a
 /// `false` answer stops reading).
 pub fn read_document(
@@ -101,7 +108,7 @@ pub fn read_document(
     sink: &mut dyn FnMut(Chunk) -> bool,
 ) -> DocRead {
     let mut report = DocRead::default();
-    let block = opts.chunk_bytes.max(4096);
+    let block = read_block(opts.chunk_bytes);
     let mut buf = Vec::with_capacity(block);
     // An error in the first block still leaves the bytes before it to count.
     let (mut eof, mut failed) = match fill(&mut reader, &mut buf, block) {
