@@ -161,7 +161,8 @@ mod tests {
     fn a_piece_learns_the_encoding_the_whole_file_is_read_in() {
         // Decisions that turn on where the window ends: mostly UTF-8, with
         // windows-1252 bytes at many distances after the first non-ASCII byte.
-        let mut cases: Vec<Vec<u8>> = vec![b"ascii only\n".repeat(50_000), "\u{feff}bom".into(), b"\xff\xfeu\x00".to_vec()];
+        let mut cases: Vec<Vec<u8>> =
+            vec![b"ascii only\n".repeat(50_000), "\u{feff}bom".into(), b"\xff\xfeu\x00".to_vec()];
         for ascii in [0, 4095, 70_000] {
             for stray in [1_000, 262_000, 270_000, 600_000] {
                 let mut b = b"a ".repeat(ascii / 2);

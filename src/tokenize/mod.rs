@@ -138,12 +138,18 @@ fn lower_into(token: &str, ascii: bool, out: &mut Vec<u8>) {
     }
 }
 
+/// General Punctuation (dashes, quotes, spaces): no case, and common in
+/// text, so spared the search of `char::to_lowercase`.
+const CASELESS: std::ops::Range<u32> = 0x2000..0x2070;
+
 /// Appends the lowercase of `c` (as `char::to_lowercase`).
 #[inline]
 fn push_lower(out: &mut Vec<u8>, c: char, table: &[u32; 0x800]) {
     let mut buf = [0u8; 4];
     let cp = c as u32;
-    if cp < 0x800 && table[cp as usize] != 0 {
+    if CASELESS.contains(&cp) {
+        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    } else if cp < 0x800 && table[cp as usize] != 0 {
         let l = char::from_u32(table[cp as usize]).unwrap_or(c);
         out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
     } else {
@@ -176,7 +182,7 @@ impl Tokenizer {
     /// it is all ASCII: the tokens, or for a pattern the runs of
     /// non-whitespace characters its matches are sought in.
     #[inline(always)]
-    fn for_each_raw(&self, text: &str, mut f: impl FnMut(&str, bool)) {
+    fn for_each_raw(&self, text: &str, mut f: impl FnMut(&str, Shape)) {
         match self.mode {
             Mode::Words if self.inner_punctuation => joined(text, &mut f),
             Mode::Words => scan::<true>(text, is_word_char_fast, &mut f),
@@ -204,7 +210,7 @@ impl Tokenizer {
         }
         // One call site for `f`: with two, the inlined hash and table
         // lookup are duplicated or not inlined at all (5% slower).
-        self.for_each_raw(text, |token, ascii| f(self.normalized(token, ascii, scratch)));
+        self.for_each_raw(text, |token, shape| f(self.normalized(token, shape, scratch)));
     }
 
     /// Calls `f(start, end, token)` with the normalized bytes of every token
@@ -216,9 +222,9 @@ impl Tokenizer {
             return self.for_each_match(pattern, text, scratch, &mut |start, token| f(start, start, token));
         }
         let base = text.as_ptr() as usize;
-        self.for_each_raw(text, |raw, ascii| {
+        self.for_each_raw(text, |raw, shape| {
             let start = raw.as_ptr() as usize - base;
-            f(start, start + raw.len(), self.normalized(raw, ascii, scratch))
+            f(start, start + raw.len(), self.normalized(raw, shape, scratch))
         });
     }
 
@@ -233,11 +239,11 @@ impl Tokenizer {
         f: &mut dyn FnMut(usize, &[u8]),
     ) {
         let base = text.as_ptr() as usize;
-        self.for_each_raw(text, |run, ascii| {
+        self.for_each_raw(text, |run, shape| {
             let start = run.as_ptr() as usize - base;
-            let run = if self.lowers(run, ascii) {
+            let run = if self.lowers(shape) {
                 scratch.clear();
-                lower_into(run, ascii, scratch);
+                lower_into(run, shape.ascii, scratch);
                 // Lowercasing writes whole characters: always UTF-8.
                 std::str::from_utf8(scratch).unwrap_or_default()
             } else {
@@ -250,20 +256,20 @@ impl Tokenizer {
     /// A raw token's normalized bytes: itself when nothing changes, else
     /// lowercased into `scratch`.
     #[inline(always)]
-    pub fn normalized<'a>(&self, token: &'a str, ascii: bool, scratch: &'a mut Vec<u8>) -> &'a [u8] {
-        if !self.lowers(token, ascii) {
+    pub fn normalized<'a>(&self, token: &'a str, shape: Shape, scratch: &'a mut Vec<u8>) -> &'a [u8] {
+        if !self.lowers(shape) {
             token.as_bytes()
         } else {
             scratch.clear();
-            lower_into(token, ascii, scratch);
+            lower_into(token, shape.ascii, scratch);
             &scratch[..]
         }
     }
 
     /// Whether normalizing `token` changes it.
     #[inline(always)]
-    fn lowers(&self, token: &str, ascii: bool) -> bool {
-        !(self.keep_case || (ascii && !token.bytes().any(|b| b.is_ascii_uppercase())))
+    fn lowers(&self, shape: Shape) -> bool {
+        !(self.keep_case || (shape.ascii && !shape.upper))
     }
 
     /// A cut point in `text` that no token crosses: just after its last
@@ -287,10 +293,10 @@ impl Tokenizer {
 
 /// Words mode with inner punctuation: word runs joined when exactly one
 /// apostrophe or hyphen separates them.
-fn joined(text: &str, f: &mut impl FnMut(&str, bool)) {
+fn joined(text: &str, f: &mut impl FnMut(&str, Shape)) {
     let base = text.as_ptr() as usize;
-    let mut pending: Option<(usize, usize, bool)> = None;
-    scan::<true>(text, is_word_char_fast, &mut |token: &str, ascii: bool| {
+    let mut pending: Option<(usize, usize, Shape)> = None;
+    scan::<true>(text, is_word_char_fast, &mut |token: &str, shape: Shape| {
         let start = token.as_ptr() as usize - base;
         let end = start + token.len();
         if let Some((s, e, a)) = pending {
@@ -299,12 +305,14 @@ fn joined(text: &str, f: &mut impl FnMut(&str, bool)) {
             if let (Some(c), None) = (chars.next(), chars.next())
                 && is_inner_punctuation(c)
             {
-                pending = Some((s, end, a && ascii && c.is_ascii()));
+                // Inner punctuation is never a capital.
+                let ascii = a.ascii && shape.ascii && c.is_ascii();
+                pending = Some((s, end, Shape { ascii, upper: a.upper || shape.upper }));
                 return;
             }
             f(&text[s..e], a);
         }
-        pending = Some((start, end, ascii));
+        pending = Some((start, end, shape));
     });
     if let Some((s, e, a)) = pending {
         f(&text[s..e], a);
@@ -315,16 +323,17 @@ fn joined(text: &str, f: &mut impl FnMut(&str, bool)) {
 /// non-whitespace), in blocks of 64 bytes: a block's separators become a
 /// bit mask (SIMD compares for its ASCII bytes, [`non_ascii`] once per
 /// other character), and tokens are read off the mask with bit scans, so no
-/// branch depends on each byte. `f` gets each token and whether it is all ASCII.
+/// branch depends on each byte. `f` gets each token and its [`Shape`].
 #[inline(always)]
-fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut impl FnMut(&str, bool)) {
+fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut impl FnMut(&str, Shape)) {
     let b = text.as_bytes();
     let n = b.len();
     // The open token's start (NONE between tokens), and whether a block
     // before this one gave it a non-ASCII byte.
     const NONE: usize = usize::MAX;
     let mut start = NONE;
-    let mut wide = false;
+    // Whether blocks before this one gave the open token a non-ASCII byte, or an ASCII capital.
+    let (mut wide, mut caps) = (false, false);
     // Continuation bytes of a character begun in the block before, and
     // whether that character separates.
     let mut carry = (0u32, false);
@@ -339,7 +348,7 @@ fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut
                 last
             }
         };
-        let (mut sep, high) = classify::<WORDS>(&block);
+        let (mut sep, high, upper) = classify::<WORDS>(&block);
         if high != 0 {
             sep = with_non_ascii(b, i, sep, high, &mut carry, &non_ascii);
         }
@@ -350,37 +359,49 @@ fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut
                 if pos >= 64 {
                     break;
                 }
-                (start, wide) = (i + pos as usize, false);
+                (start, wide, caps) = (i + pos as usize, false, false);
             } else {
                 let from = (start.max(i) - i) as u32;
                 pos += (sep >> pos).trailing_zeros();
                 if pos >= 64 {
                     wide |= high >> from != 0;
+                    caps |= upper >> from != 0;
                     break;
                 }
-                let ascii = !wide && high & (!0u64 << from) & ((1u64 << pos) - 1) == 0;
-                f(&text[start..i + pos as usize], ascii);
+                let within = (!0u64 << from) & ((1u64 << pos) - 1);
+                let shape = Shape { ascii: !wide && high & within == 0, upper: caps || upper & within != 0 };
+                f(&text[start..i + pos as usize], shape);
                 start = NONE;
             }
         }
         i += 64;
     }
     if start != NONE {
-        f(&text[start..], !wide);
+        f(&text[start..], Shape { ascii: !wide, upper: caps });
     }
 }
 
-/// The separator mask of `block`'s ASCII bytes (bit k: byte k), and the
-/// mask of its other bytes (whose separator bits mean nothing yet).
+/// What the scan saw of a token's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// All ASCII.
+    pub ascii: bool,
+    /// Holds an ASCII capital (`A` to `Z`).
+    pub upper: bool,
+}
+
+/// The separator mask of `block`'s ASCII bytes (bit k: byte k), the mask
+/// of its other bytes (whose separator bits mean nothing yet), and the mask
+/// of its ASCII capitals.
 #[inline(always)]
-fn classify<const WORDS: bool>(block: &[u8; 64]) -> (u64, u64) {
+fn classify<const WORDS: bool>(block: &[u8; 64]) -> (u64, u64, u64) {
     #[cfg(target_arch = "x86_64")]
     {
         use core::arch::x86_64::*;
-        let (mut sep, mut high) = (0u64, 0u64);
+        let (mut sep, mut high, mut upper) = (0u64, 0u64, 0u64);
         for k in 0..4 {
             // SAFETY: SSE2 is part of x86_64; the load reads 16 of the block's 64 bytes.
-            let (s, h) = unsafe {
+            let (s, h, u) = unsafe {
                 let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
                 let within = |lo: u8, hi: u8, x: __m128i| {
                     _mm_and_si128(
@@ -395,22 +416,24 @@ fn classify<const WORDS: bool>(block: &[u8; 64]) -> (u64, u64) {
                 } else {
                     _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(b' ' as i8)), within(9, 13, v)))
                 };
-                (s as u32 & 0xFFFF, _mm_movemask_epi8(v) as u32)
+                (s as u32 & 0xFFFF, _mm_movemask_epi8(v) as u32, _mm_movemask_epi8(within(b'A', b'Z', v)) as u32)
             };
             sep |= (s as u64) << (16 * k);
             high |= (h as u64) << (16 * k);
+            upper |= (u as u64) << (16 * k);
         }
-        (sep, high)
+        (sep, high, upper)
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
         let table = if WORDS { &WORDS_ASCII } else { &WHITESPACE_ASCII };
-        let (mut sep, mut high) = (0u64, 0u64);
+        let (mut sep, mut high, mut upper) = (0u64, 0u64, 0u64);
         for (k, &c) in block.iter().enumerate() {
             high |= ((c >= 128) as u64) << k;
             sep |= ((c < 128 && !table[c as usize]) as u64) << k;
+            upper |= (c.is_ascii_uppercase() as u64) << k;
         }
-        (sep, high)
+        (sep, high, upper)
     }
 }
 

@@ -154,3 +154,39 @@ fn tokens_are_the_same_at_every_alignment() {
         }
     }
 }
+
+#[test]
+fn the_caseless_range_has_no_case() {
+    for cp in CASELESS {
+        let c = char::from_u32(cp).unwrap();
+        assert_eq!(c.to_lowercase().collect::<String>(), c.to_string(), "U+{cp:04X}");
+    }
+}
+
+/// The capitals mask of the block scan: tokens with an ASCII capital
+/// anywhere (first byte, last byte, across a 64-byte block edge) are
+/// lowercased, and the others are passed on untouched.
+#[test]
+fn capitals_are_seen_wherever_they_sit_in_a_block() {
+    for shift in 0..70 {
+        let pad = "x".repeat(shift);
+        let text = format!("{pad} aB Ab ab{} ABC abc\u{e9}D Ωa{}Z z", "q".repeat(60), "r".repeat(61));
+        for mode in [Mode::Words, Mode::Whitespace] {
+            let want: Vec<String> = match mode {
+                Mode::Words => {
+                    crate::count::naive::count(&text, &Tokenizer { mode: mode.clone(), ..Tokenizer::default() })
+                        .into_keys()
+                        .collect()
+                }
+                _ => text.split_whitespace().map(str::to_lowercase).collect(),
+            };
+            let mut got = toks(mode.clone(), false, &text);
+            got.sort();
+            got.dedup();
+            let mut want = want;
+            want.sort();
+            want.dedup();
+            assert_eq!(got, want, "shift {shift}, {mode:?}");
+        }
+    }
+}
