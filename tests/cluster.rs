@@ -242,6 +242,29 @@ mod processes {
         assert!(many.stdout == one.stdout, "the outputs differ");
     }
 
+    /// A rank whose GPU fails recounts on its CPU, and rank 0 says so for it.
+    #[cfg(feature = "gpu")]
+    #[test]
+    fn a_ranks_gpu_failure_is_reported_by_rank_0_and_the_count_stays_exact() {
+        if !crate::util::gpu_available() {
+            return;
+        }
+        let d = Dir::new();
+        corpus(&d);
+        let one = single(d.path(), &[]);
+        let mut cmd = gpucount();
+        cmd.args(["cluster", "--local", "2", "--min-piece", "1000", "--auto-software", "--chunk-bytes", "4096"]);
+        cmd.args(["--gpu-dispatch-tokens", "1", "--gpu-fault", "lose-device-after:1"]).arg(d.path());
+        let many = cmd.timeout(Duration::from_secs(120)).output().unwrap();
+        assert!(many.status.success(), "{}", String::from_utf8_lossy(&many.stderr));
+        assert!(many.stdout == one.stdout, "the outputs differ");
+        let err = lines(&many.stderr);
+        for r in 0..2 {
+            let said = err.iter().filter(|l| l.starts_with(&format!("gpucount: rank {r}: ")));
+            assert_eq!(said.filter(|l| l.contains("counting on the CPU instead")).count(), 1, "rank {r}: {err:?}");
+        }
+    }
+
     #[test]
     fn ranks_with_nothing_to_count_still_take_part() {
         let d = Dir::new();

@@ -105,6 +105,8 @@ struct Summary {
     failed: Option<String>,
     /// Its first document was begun by the rank before (a cut file).
     continues: bool,
+    /// What its run warned of (a GPU that failed and a CPU recount).
+    warnings: Vec<String>,
 }
 
 /// Records a rank sends another at a time, about.
@@ -164,9 +166,10 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
         let (summary, local) = match counted {
             Ok(o) => {
                 let header = Header::of(&o, keys.clone());
-                (Summary { header: Some(header), failed: None, continues }, Some(o))
+                let warnings = o.warnings.clone();
+                (Summary { header: Some(header), failed: None, continues, warnings }, Some(o))
             }
-            Err(e) => (Summary { header: None, failed: Some(e.to_string()), continues }, None),
+            Err(e) => (Summary { header: None, failed: Some(e.to_string()), continues, warnings: Vec::new() }, None),
         };
         let mut stats = RankStats { rank, host, ..RankStats::default() };
         if let Some(h) = &summary.header {
@@ -241,7 +244,11 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
         outcome.stages = local.stages;
         outcome.workers = local.workers;
         outcome.threads = local.threads;
-        outcome.warnings = local.warnings;
+        outcome.warnings = summaries
+            .iter()
+            .enumerate()
+            .flat_map(|(r, s)| s.warnings.iter().map(move |w| format!("rank {r}: {w}")))
+            .collect();
         Ok(Finished { outcome: Some(outcome), problems, ranks: all })
     })?
 }
