@@ -119,6 +119,15 @@ fn cpu_tables(
             criterion::BatchSize::LargeInput,
         )
     });
+    // A whole table merged into an empty one (a cluster rank's shard, a
+    // first merge): its entries come in its own slot order.
+    g.bench_function(format!("merge into an empty table{label}"), |bench| {
+        bench.iter(|| {
+            let mut empty = CountTable::new();
+            empty.merge(&whole);
+            assert_eq!((empty.len(), empty.total()), (whole.len(), whole.total()));
+        })
+    });
 }
 
 #[cfg(feature = "gpu")]

@@ -235,6 +235,9 @@ impl CountTable {
     /// Adds all counts of `other` into `self`. Collisions are found again as
     /// `other`'s tokens are added, so none is counted twice.
     pub fn merge(&mut self, other: &CountTable) {
+        // `other` is walked in slot order, which is home-slot order here
+        // too: a much smaller table would see them all seek its first slots.
+        self.reserve(self.len().max(other.len()));
         let entries = &other.slots;
         for (i, e) in entries.iter().enumerate() {
             if let Some(ahead) = entries.get(i + LOOKAHEAD) {

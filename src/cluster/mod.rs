@@ -212,7 +212,7 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
         out.push((0, [&[STATS][..], &serde_json::to_vec(&stats).unwrap_or_default()].concat()));
         let got = rounds.exchange(out);
         let mut all = Vec::new();
-        let mut table = CountTable::with_capacity(headers.iter().map(|h| h.distinct).max().unwrap_or(0) as usize);
+        let mut table = CountTable::new();
         let senders = if rank == 0 { everyone } else { Vec::new() };
         take(got, &senders, &mut table, &mut |_, body| {
             if let Ok(s) = serde_json::from_slice::<RankStats>(body) {
@@ -318,6 +318,15 @@ fn take(
     other: &mut dyn FnMut(usize, &[u8]),
 ) -> Result<(), String> {
     let ranks = senders.iter().max().map_or(0, |m| m + 1);
+    // Records arrive in their senders' slot order: into a table much
+    // smaller than theirs they would all seek the same few home slots.
+    // The end markers say how many come, so the table is sized first.
+    let coming: u64 = got
+        .iter()
+        .filter(|(_, b)| b.len() == 17 && b[0] == END)
+        .map(|(_, b)| u64::from_le_bytes(b[1..9].try_into().unwrap_or_default()))
+        .sum();
+    table.reserve(table.len() + coming.min(1 << 26) as usize);
     let mut seen = vec![saved::Decoded::default(); ranks];
     let mut ended = vec![false; ranks];
     for (from, body) in got {
