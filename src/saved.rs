@@ -265,7 +265,7 @@ impl Header {
             tokens: outcome.table.total(),
             distinct: outcome.table.len() as u64,
             collisions: outcome.table.collisions(),
-            places: places.map_or(0, |p| p + 1),
+            places: places.map_or(0, |p| p + 1).max(outcome.places),
             names: outcome.names.clone(),
             problems: outcome
                 .errors
@@ -695,6 +695,7 @@ pub fn combined(
     started: Instant,
 ) -> Option<Outcome> {
     let first = parts.first()?.0.clone();
+    let places = parts.iter().map(|(h, offset)| offset + h.places).max().unwrap_or(0);
     let mut merged = Header { names: Vec::new(), problems: Vec::new(), encodings: Vec::new(), ..first };
     (merged.documents, merged.bytes, merged.skipped_binary, merged.skipped_special) = (0, 0, 0, 0);
     for (header, offset) in parts {
@@ -741,6 +742,7 @@ pub fn combined(
         started,
         per_doc: merged.keys.per_doc,
         names: merged.names,
+        places,
     })
 }
 

@@ -12,7 +12,7 @@
 //! before it (see [`Share::continues`]), which is the order one process
 //! reading all the inputs would have given them.
 
-use crate::decode::{EncodingChoice, Part, decide_streamed};
+use crate::decode::{EncodingChoice, Part, decide_streamed, read_block};
 use crate::error::Error;
 use crate::keys::Within;
 use crate::pipeline::Options;
@@ -83,11 +83,56 @@ impl Manifest {
         self.entries.iter().map(|e| e.1).sum()
     }
 
-    /// A digest of what was listed (names, kinds and weights), equal on
-    /// every rank that sees the same inputs.
+    /// How `ranks` ranks share the inputs: which files are cut (files of
+    /// `min_piece` bytes or more that cross a rank's bounds, where they
+    /// can be; [`MIN_PIECE`] is a good value). Every rank makes the same
+    /// plan from the same manifest, reading the start of each file to cut.
+    pub fn plan(self, ranks: usize, opts: &Options, min_piece: u64) -> Plan {
+        let mut plan = Plan { cuts: vec![None; self.entries.len()], entries: self.entries, ranks: ranks.max(1) };
+        let mut at = 0u64;
+        for (i, (item, weight)) in plan.entries.iter().enumerate() {
+            let (start, end) = (at, at + weight);
+            at = end;
+            if plan.owner(start) != plan.owner(end.saturating_sub(1).max(start))
+                && *weight >= min_piece.max(1)
+                && let Item::Document(doc) = item
+                && let Origin::File(path) = &doc.origin
+            {
+                plan.cuts[i] = cuttable(doc, path, opts);
+            }
+        }
+        plan
+    }
+}
+
+/// A manifest shared among ranks: the files to cut, and in what encoding.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    entries: Vec<(Item, u64)>,
+    ranks: usize,
+    cuts: Vec<Option<&'static Encoding>>,
+}
+
+impl Plan {
+    fn total(&self) -> u128 {
+        self.entries.iter().map(|e| e.1 as u128).sum()
+    }
+
+    /// Where rank `r`'s slice of the line of inputs starts.
+    fn bound(&self, r: usize) -> u64 {
+        (self.total() * r as u128).div_ceil(self.ranks as u128) as u64
+    }
+
+    /// The rank whose slice holds position `at`.
+    fn owner(&self, at: u64) -> usize {
+        (at as u128 * self.ranks as u128).checked_div(self.total()).map_or(0, |r| (r as usize).min(self.ranks - 1))
+    }
+
+    /// A digest of the plan (names, kinds, weights and cuts), equal on
+    /// every rank that sees the same inputs the same way.
     pub fn digest(&self) -> u64 {
         let mut h = Xxh3Default::new();
-        for (item, weight) in &self.entries {
+        for ((item, weight), cut) in self.entries.iter().zip(&self.cuts) {
             let (kind, name) = match item {
                 Item::Document(d) => (if d.walked { 1u8 } else { 2 }, d.name.as_str()),
                 Item::Problem(e) => (3, e.input.as_str()),
@@ -97,35 +142,27 @@ impl Manifest {
             h.update(&(name.len() as u64).to_le_bytes());
             h.update(name.as_bytes());
             h.update(&weight.to_le_bytes());
+            h.update(cut.map_or("", |e| e.name()).as_bytes());
+            h.update(&[0]);
         }
         h.digest()
     }
 
-    /// What rank `rank` of `ranks` counts. Every rank computes its share
-    /// from the same manifest, and the shares cover every entry once (a
-    /// cut file once in pieces). Files of `min_piece` bytes or more are
-    /// cut where they can be ([`MIN_PIECE`] is a good value).
-    pub fn share(&self, rank: usize, ranks: usize, opts: &Options, min_piece: u64) -> Share {
-        let ranks = ranks.max(1) as u128;
-        let total = self.weight() as u128;
-        // Rank r's slice of the line is [bound(r), bound(r + 1)).
-        let bound = |r: u128| if total == 0 { 0 } else { (total * r).div_ceil(ranks) as u64 };
-        let owner = |at: u64| (at as u128 * ranks).checked_div(total).map_or(0, |r| (r as u64).min(ranks as u64 - 1));
-        let (lo, hi) = (bound(rank as u128), bound(rank as u128 + 1));
+    /// What rank `rank` counts. The shares cover every entry once (a cut
+    /// file once, in pieces), in input order.
+    pub fn share(&self, rank: usize) -> Share {
+        let (lo, hi) = (self.bound(rank), self.bound(rank + 1));
         let mut share = Share { items: Vec::new(), continues: false, weight: 0 };
         let mut at = 0u64;
-        for (item, weight) in &self.entries {
+        for ((item, weight), cut) in self.entries.iter().zip(&self.cuts) {
             let (start, end) = (at, at + weight);
             at = end;
-            let spans = owner(start) != owner(end.saturating_sub(1).max(start));
-            if spans
-                && *weight >= min_piece.max(1)
-                && start < hi
-                && end > lo
-                && let Item::Document(doc) = item
+            if let (Some(encoding), Item::Document(doc)) = (cut, item)
                 && let Origin::File(path) = &doc.origin
-                && let Some(encoding) = cuttable(doc, path, opts)
             {
+                if start >= hi || end <= lo {
+                    continue;
+                }
                 let (from, to) = (start.max(lo), end.min(hi));
                 let piece = Piece {
                     path: path.clone(),
@@ -142,7 +179,7 @@ impl Manifest {
                 continue;
             }
             // Whole: the rank where its middle falls (an empty one where it starts).
-            if owner(start + weight / 2) == rank as u64 {
+            if self.owner(start + weight / 2) == rank {
                 share.weight += weight;
                 share.items.push(item.clone());
             }
@@ -169,9 +206,9 @@ fn cuttable(doc: &Document, path: &Path, opts: &Options) -> Option<&'static Enco
         return None;
     }
     let mut file = File::open(path).ok()?;
-    let mut head = vec![0u8; 64 << 10];
-    let n = file.read_at(&mut head, 0).ok()?;
-    head.truncate(n);
+    // What the reader's first block holds: its binary and HTML checks see that much.
+    let mut head = Vec::new();
+    (&mut file).take(read_block(opts.chunk_bytes) as u64).read_to_end(&mut head).ok()?;
     let plain = opts.raw || Kind::sniff(&head).is_none();
     let binary = doc.walked && !opts.binary && binary_kind(&head).is_some();
     if !plain || binary || opts.html.applies(&doc.name, None, &head) {
@@ -179,7 +216,10 @@ fn cuttable(doc: &Document, path: &Path, opts: &Options) -> Option<&'static Enco
     }
     let encoding = match opts.encoding {
         EncodingChoice::Fixed(enc) => Some(enc),
-        EncodingChoice::Auto => decide_streamed(&mut file, opts.chunk_bytes, DECIDE_LIMIT).ok().flatten(),
+        EncodingChoice::Auto => {
+            let mut whole = File::open(path).ok()?;
+            decide_streamed(&mut whole, opts.chunk_bytes, DECIDE_LIMIT).ok().flatten()
+        }
     }?;
     // Only there is every 0x0A byte a line end.
     encoding.is_ascii_compatible().then_some(encoding)

@@ -55,15 +55,23 @@ fn corpus(d: &Dir) {
     std::io::Write::write_all(&mut gz, text(5_000, 5).as_bytes()).unwrap();
     d.write("packed.txt.gz", gz.finish().unwrap());
     d.write("page.html", format!("<html><body><p>{}</p></body></html>", text(3_000, 6)));
+    // HTML only to a reader that sees its page tag, 100 KB in: one block does.
+    d.write("comment.txt", format!("<!-- c -->\n{}\n<p>hello</p>\n{}", text(10_000, 8), text(10_000, 9)));
+    // Binary by the NUL bytes of its first 4 KiB (walked files are skipped).
+    let mut nul = text(200, 10).into_bytes();
+    nul.truncate(3_000);
+    nul.extend([0u8; 500]);
+    nul.extend(text(20_000, 11).into_bytes());
+    d.write("nul.txt", nul);
 }
 
 /// The tables of every rank's share counted on its own, merged; and the
 /// documents and bytes counted, and whether any file was cut.
 fn by_shares(operands: &[Operand], opts: &Options, ranks: usize, min_piece: u64) -> (CountTable, usize, u64, bool) {
-    let manifest = Manifest::list(operands, opts).unwrap();
+    let plan = Manifest::list(operands, opts).unwrap().plan(ranks, opts, min_piece);
     let (mut table, mut docs, mut bytes, mut cut) = (CountTable::new(), 0, 0, false);
     for rank in 0..ranks {
-        let share = manifest.share(rank, ranks, opts, min_piece);
+        let share = plan.share(rank);
         cut |= share.continues;
         let o = gpucount::pipeline::run(&|| share.documents(FetchOptions::default()), opts).unwrap();
         assert!(o.errors.is_empty(), "{:?}", o.errors);
@@ -123,12 +131,12 @@ fn a_share_is_balanced_by_size_not_by_files() {
     let manifest = Manifest::list(&operands, &opts).unwrap();
     let total = manifest.weight();
     // Whole files: the big one is one rank's; the other holds the 20 small ones.
-    let whole: Vec<_> = (0..2).map(|r| manifest.share(r, 2, &opts, u64::MAX)).collect();
+    let whole: Vec<_> = (0..2).map(|r| manifest.clone().plan(2, &opts, u64::MAX).share(r)).collect();
     assert_eq!((whole[0].len(), whole[1].len()), (1, 20));
     // Cut: each rank holds about half the bytes.
     for ranks in [2, 3, 4] {
         for r in 0..ranks {
-            let s = manifest.share(r, ranks, &opts, 1);
+            let s = manifest.clone().plan(ranks, &opts, 1).share(r);
             let fair = total / ranks as u64;
             assert!(s.weight.abs_diff(fair) <= 1, "rank {r} of {ranks}: {} bytes of {total}", s.weight);
         }
@@ -251,7 +259,8 @@ mod processes {
         }
         let d = Dir::new();
         corpus(&d);
-        let one = single(d.path(), &[]);
+        // The chunk size decides what a reader's first block sees (HTML, binary).
+        let one = single(d.path(), &["--chunk-bytes", "4096"]);
         let mut cmd = gpucount();
         cmd.args(["cluster", "--local", "2", "--min-piece", "1000", "--auto-software", "--chunk-bytes", "4096"]);
         cmd.args(["--gpu-dispatch-tokens", "1", "--gpu-fault", "lose-device-after:1"]).arg(d.path());
@@ -263,6 +272,46 @@ mod processes {
             let said = err.iter().filter(|l| l.starts_with(&format!("gpucount: rank {r}: ")));
             assert_eq!(said.filter(|l| l.contains("counting on the CPU instead")).count(), 1, "rank {r}: {err:?}");
         }
+    }
+
+    #[test]
+    fn a_cut_files_problem_is_reported_as_one_reader_reports_it() {
+        let d = Dir::new();
+        let mut bad = text(100_000, 12).into_bytes();
+        bad[700_000] = 0xff;
+        let bad = d.write("bad.txt", bad);
+        // The same file twice: each occurrence has its own problem line.
+        let one = gpucount().args(["--backend", "cpu"]).arg(&bad).arg(&bad).output().unwrap();
+        assert_eq!(lines(&one.stderr).len(), 2, "{:?}", lines(&one.stderr));
+        for n in [2, 3] {
+            let mut cmd = gpucount();
+            cmd.args(["cluster", "--local", &n.to_string(), "--min-piece", "1000", "--backend", "cpu"])
+                .arg(&bad)
+                .arg(&bad);
+            let many = cmd.timeout(Duration::from_secs(120)).output().unwrap();
+            assert_eq!(lines(&many.stderr), lines(&one.stderr), "{n} processes");
+            assert!(many.stdout == one.stdout, "{n} processes");
+            assert_eq!(many.status.code(), one.status.code());
+        }
+    }
+
+    #[test]
+    fn a_cut_file_that_stops_one_reader_fails_the_run_instead_of_counting_on() {
+        let d = Dir::new();
+        // ASCII, so that the reader holds the long run back as it comes (no encoding window).
+        let words = "word ".repeat(50_000);
+        let long = d.write("long.txt", format!("{words}\n{}\n{words}", "x".repeat(20_000)));
+        let flags = ["--max-token-bytes", "5000", "--chunk-bytes", "4096"];
+        let one = gpucount().args(["--backend", "cpu"]).args(flags).arg(&long).output().unwrap();
+        assert_eq!(one.status.code(), Some(2), "one reader stops at the long token");
+        let mut cmd = gpucount();
+        cmd.args(["cluster", "--local", "2", "--min-piece", "1000", "--backend", "cpu"]).args(flags).arg(&long);
+        let many = cmd.timeout(Duration::from_secs(120)).output().unwrap();
+        assert_eq!(many.status.code(), Some(1));
+        assert!(many.stdout.is_empty(), "no count that one reader would not have made");
+        let err = lines(&many.stderr);
+        assert!(err.iter().any(|l| l.contains("cut among processes")), "{err:?}");
+        no_panic(&many);
     }
 
     #[test]

@@ -233,7 +233,8 @@ fn job_digest(args: &ClusterArgs) -> u64 {
             t.raw,
             t.html,
             &t.select,
-            t.max_token_bytes
+            t.max_token_bytes,
+            t.chunk_bytes
         )
     );
     xxhash_rust::xxh3::xxh3_64(alike.as_bytes())

@@ -37,12 +37,13 @@ pub(super) fn install(hosts: &[String]) {
             if !name.starts_with("timely:") && !SECONDARY.contains(&msg) && !FAILED.load(Ordering::SeqCst) {
                 return previous(info);
             }
-            FAILED.store(true, Ordering::SeqCst);
+            // The cause first: the main thread reads it once it sees FAILED.
             let peer = name.strip_prefix("timely:recv-").or_else(|| name.strip_prefix("timely:send-"));
             if let Some(peer) = peer.and_then(|p| p.parse::<usize>().ok()) {
                 let cause = msg.strip_prefix("timely communication error: ").unwrap_or(msg);
                 let _ = FIRST.set(format!("lost the connection to {}: {cause}", describe(peer)));
             }
+            FAILED.store(true, Ordering::SeqCst);
         }));
     });
 }

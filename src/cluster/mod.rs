@@ -13,7 +13,8 @@
 //!    problems and whether to go on;
 //! 1. records to their owners, each sender's stream ending in a marker
 //!    with its record and token totals, checked by the receiver;
-//! 2. the owners' shards to rank 0, likewise, with each rank's figures.
+//! 2. the owners' shards to rank 0, likewise, with each rank's figures;
+//! 3. every rank tells every rank whether all it was sent arrived whole.
 
 mod engine;
 mod failure;
@@ -21,7 +22,7 @@ mod net;
 
 use crate::pipeline::{self, Options, Outcome};
 use crate::saved::{self, Header, KeyOptions};
-use crate::share::Manifest;
+use crate::share::{Manifest, Plan};
 use crate::source::Operand;
 use crate::table::CountTable;
 use serde::{Deserialize, Serialize};
@@ -136,8 +137,10 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
             t = Instant::now();
         }
     };
-    let manifest =
-        if cluster.own_inputs { None } else { Some(Manifest::list(&operands, opts).map_err(|e| e.to_string())?) };
+    let plan = match cluster.own_inputs {
+        true => None,
+        false => Some(Manifest::list(&operands, opts).map_err(|e| e.to_string())?.plan(ranks, opts, cluster.min_piece)),
+    };
     let job = {
         let mut h = xxhash_rust::xxh3::Xxh3Default::new();
         h.update(&cluster.job.to_le_bytes());
@@ -145,13 +148,13 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
         h.update(&cluster.min_piece.to_le_bytes());
         h.update(env!("CARGO_PKG_VERSION").as_bytes());
         h.update(&serde_json::to_vec(&KeyOptions::of(opts)).unwrap_or_default());
-        h.update(&manifest.as_ref().map_or(0, Manifest::digest).to_le_bytes());
+        h.update(&plan.as_ref().map_or(0, Plan::digest).to_le_bytes());
         h.digest()
     };
     lap("list", &mut phases);
     let sockets = net::connect(&cluster.hosts, rank, cluster.listener, job, cluster.connect_timeout)?;
     lap("connect", &mut phases);
-    let share = manifest.map(|m| m.share(rank, ranks, opts, cluster.min_piece));
+    let share = plan.map(|p| p.share(rank));
     let counted = match &share {
         Some(s) => pipeline::run(&|| s.documents(opts.fetch.clone()), opts),
         None => pipeline::count(operands, opts),
@@ -190,7 +193,7 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
             return Err(format!("{} summaries for {ranks} ranks", summaries.len()));
         }
         let headers: Vec<Header> = summaries.iter().filter_map(|s| s.header.clone()).collect();
-        let offsets = places(&headers);
+        let offsets = places(&headers, &summaries);
         let Some(mut local) = local else { return Err("this rank's count is missing".into()) };
         let problems = headers.iter().map(|h| h.problems.len()).sum::<usize>();
 
@@ -201,7 +204,9 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
         let out = shards(&table, &|h| (h % ranks as u64) as usize, &everyone, rekey);
         drop(table);
         let mut shard = CountTable::new();
-        take(rounds.exchange(out), &everyone, &mut shard, &mut |_, _| ())?;
+        // An error from here on is agreed on in round 3, so that every rank
+        // takes part in every round and all of them fail together.
+        let mut failed = take(rounds.exchange(out), &everyone, &mut shard, &mut |_, _| ()).err();
         lap("shuffle", &mut stats.phases);
 
         // Round 2: the shards to rank 0, with each rank's figures.
@@ -213,12 +218,21 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
         let got = rounds.exchange(out);
         let mut all = Vec::new();
         let mut table = CountTable::new();
-        let senders = if rank == 0 { everyone } else { Vec::new() };
-        take(got, &senders, &mut table, &mut |_, body| {
+        let senders = if rank == 0 { everyone.clone() } else { Vec::new() };
+        let gathered = take(got, &senders, &mut table, &mut |_, body| {
             if let Ok(s) = serde_json::from_slice::<RankStats>(body) {
                 all.push(s);
             }
-        })?;
+        });
+        failed = failed.or(gathered.err());
+
+        // Round 3: whether every rank got all it was sent.
+        let verdict = failed.unwrap_or_default().into_bytes();
+        for (from, why) in rounds.exchange(everyone.iter().map(|&to| (to, verdict.clone())).collect()) {
+            if !why.is_empty() {
+                return Err(format!("{} failed: {}", failure::describe(from), String::from_utf8_lossy(&why)));
+            }
+        }
         if rank != 0 {
             return Ok(Finished { outcome: None, problems, ranks: vec![stats] });
         }
@@ -226,14 +240,15 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
             lap("gather", &mut mine.phases);
         }
         let mut parts = Vec::with_capacity(ranks);
-        let mut last: Option<String> = None;
-        for ((mut h, s), offset) in headers.into_iter().zip(&summaries).zip(&offsets) {
-            // A cut file's problem is the first its pieces met, as one reader would have stopped there.
-            h.problems.retain(|p| !(s.continues && p.place == 0 && last.as_deref() == Some(p.input.as_str())));
+        let mut last_place = None;
+        for ((mut h, s), &offset) in headers.into_iter().zip(&summaries).zip(&offsets) {
+            // A cut file's problem (a malformed byte) is the first its pieces
+            // met: one reader reports only the first.
+            h.problems.retain(|p| !(s.continues && p.place == 0 && last_place == Some(offset)));
             if let Some(p) = h.problems.last() {
-                last = Some(p.input.clone());
+                last_place = Some(offset + p.place);
             }
-            parts.push((h, *offset));
+            parts.push((h, offset));
         }
         let what = format!("{ranks} processes");
         let mixed = "ranks counted on different backends";
@@ -254,14 +269,17 @@ pub fn run(cluster: Cluster, operands: Vec<Operand>, opts: &Options) -> Result<F
 }
 
 /// Where each rank's document places start in the whole run: after the
-/// places of the ranks before it, as a merge of saved tables places them.
-fn places(headers: &[Header]) -> Vec<u64> {
+/// places of the ranks before it, as one reader would have given them. A
+/// rank that goes on with a cut file gives it the place the rank before
+/// gave it.
+fn places(headers: &[Header], summaries: &[Summary]) -> Vec<u64> {
     let mut at = 0u64;
     headers
         .iter()
-        .map(|h| {
-            let offset = at;
-            at += h.places;
+        .zip(summaries)
+        .map(|(h, s)| {
+            let offset = at.saturating_sub(s.continues as u64);
+            at = offset + h.places;
             offset
         })
         .collect()

@@ -45,8 +45,9 @@ impl Hello {
     }
 }
 
-/// How long a hello may take once connected.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an accepted connection may take to say hello: a rank says it
+/// at once, so only a stranger is this slow.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Connects `rank` with every other rank of `hosts` before `timeout`
 /// passes: the streams by rank (None at `rank`). `listener`: already bound
@@ -92,11 +93,13 @@ pub(super) fn connect(
                 Err(e) => last_error[peer] = Some(e),
             }
         }
-        match listener.accept() {
-            Ok((mut s, from)) => {
-                progress = true;
-                // A stranger (a port scan, a wrong process) is dropped, not fatal.
-                if let Some(h) = greet(&mut s, &me) {
+        // Every connection waiting, so that none waits on the dialing above.
+        loop {
+            match listener.accept() {
+                Ok((mut s, from)) => {
+                    progress = true;
+                    // A stranger (a port scan, a wrong process) is dropped, not fatal.
+                    let Some(h) = greet(&mut s, &me) else { continue };
                     let peer = h.rank as usize;
                     if peer > rank && peer < ranks {
                         check(&me, &h, peer)?;
@@ -106,9 +109,10 @@ pub(super) fn connect(
                         return Err(format!("{from} said it was rank {peer}, which is not a rank that connects here"));
                     }
                 }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("accepting connections on {}: {e}", hosts[rank])),
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(format!("accepting connections on {}: {e}", hosts[rank])),
         }
         if streams.iter().enumerate().all(|(i, s)| i == rank || s.is_some()) {
             break;
@@ -154,7 +158,9 @@ fn dial(host: &str, deadline: Instant) -> Result<TcpStream, String> {
     for a in addrs {
         match TcpStream::connect_timeout(&a, wait) {
             Ok(s) => {
-                s.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| e.to_string())?;
+                // The answer comes when the peer gets to accepting: wait for it up to the deadline.
+                let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(10));
+                s.set_read_timeout(Some(left)).map_err(|e| e.to_string())?;
                 return Ok(s);
             }
             Err(e) => last = e.to_string(),

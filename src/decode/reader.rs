@@ -89,6 +89,8 @@ pub struct DocRead {
     pub problem: Option<String>,
     /// The document was opened and its text (or part of it) counted.
     pub counted: bool,
+    /// Reading stopped before the end (a read error, a token too long).
+    pub stopped: bool,
 }
 
 /// The bytes read at a time for chunks of `chunk_bytes` (at least 4 KiB).
@@ -115,6 +117,7 @@ pub fn read_document(
         Ok(eof) => (eof, None),
         Err(e) if buf.is_empty() => {
             report.problem = Some(e.to_string());
+            report.stopped = true;
             return report;
         }
         Err(e) => (true, Some(e)),
@@ -162,6 +165,7 @@ pub fn read_document(
                 opts.max_token_bytes
             ));
             report.encoding = state.encoding();
+            report.stopped = true;
             chunker.abandon();
             return report;
         }
@@ -176,6 +180,7 @@ pub fn read_document(
     }
     if let Some(e) = failed {
         report.problem = Some(read_error(offset, &e));
+        report.stopped = true;
     }
     report.encoding = state.encoding();
     if let State::Decided { first_bad: Some(at), encoding, .. } = &state {

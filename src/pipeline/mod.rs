@@ -215,6 +215,8 @@ pub struct Outcome {
     pub per_doc: bool,
     /// The counted documents' places and names, in input order (per-document runs only).
     pub names: Vec<(u64, String)>,
+    /// One past the last place given (to documents, problems and skipped entries).
+    pub places: u64,
 }
 
 /// Counts `operands` (files, directories, stdin, text in memory).
@@ -389,7 +391,10 @@ fn execute<B: Backend>(
         });
         (reading.join(), workers)
     });
-    let read = read.map_err(|_| fail(Error::Config("reader thread panicked".into())))?;
+    let mut read = read.map_err(|_| fail(Error::Config("reader thread panicked".into())))?;
+    if let Some(e) = read.fatal.take() {
+        return Err(fail(Error::Input(e)));
+    }
     if let Some(error) = failure.into_inner().ok().flatten() {
         return Err(Failed { error, replayable: read.replayable });
     }
@@ -430,6 +435,7 @@ fn execute<B: Backend>(
         started,
         per_doc: opts.per_doc,
         names: read.names,
+        places: read.places,
     })
 }
 
@@ -445,6 +451,10 @@ struct ReadReport {
     replayable: bool,
     /// Counted documents' places and names, kept for per-document runs.
     names: Vec<(u64, String)>,
+    /// Places given (one past the last).
+    places: u64,
+    /// A piece of a cut file whose reading stopped: the run cannot be exact.
+    fatal: Option<InputError>,
     keep_names: bool,
     walk: Duration,
     busy: Duration,
@@ -458,6 +468,12 @@ impl ReadReport {
             return;
         }
         if r.counted {
+            if r.stopped && matches!(doc.origin, Origin::Piece(_)) {
+                // The other pieces read on where one reader would have stopped.
+                let why = "the file was cut among processes, which cannot all stop where one reader would: count it in one process";
+                self.fatal
+                    .get_or_insert(doc.error(format!("{}; {why}", r.problem.as_deref().unwrap_or("reading stopped"))));
+            }
             // A piece begun by another process is part of its document.
             let continued = matches!(&doc.origin, Origin::Piece(p) if p.continues());
             if continued {
@@ -518,6 +534,8 @@ fn read_all(
         replayable: true,
         names: Vec::new(),
         keep_names: opts.per_doc,
+        places: 0,
+        fatal: None,
         walk: Duration::ZERO,
         busy: Duration::ZERO,
     };
@@ -566,6 +584,12 @@ fn read_all(
                 doc.id = place();
                 let opened = match doc.open() {
                     Ok(o) => o,
+                    Err(e) if matches!(doc.origin, Origin::Piece(_)) => {
+                        report
+                            .fatal
+                            .get_or_insert(doc.error(format!("{e}; the other pieces of this cut file were read")));
+                        continue;
+                    }
                     Err(e) => {
                         report.errors.push(doc.error(e));
                         continue;
@@ -593,5 +617,6 @@ fn read_all(
         }
     }
     report.busy = started.elapsed().saturating_sub(waiting).saturating_sub(report.walk);
+    report.places = next_place;
     report
 }
