@@ -166,13 +166,21 @@ pub fn write_rows(
     out.flush()
 }
 
+/// How many rows ahead [`write_tsv`] asks for a word.
+const ROWS_AHEAD: usize = 16;
+
 /// `word<TAB>count` lines, the most common output: built in a buffer of
 /// their own (no formatting machinery, one write per 64 KiB), since a large
 /// vocabulary prints millions of them.
 fn write_tsv(out: &mut dyn Write, rows: &[(&str, u64)]) -> io::Result<()> {
     let mut buf = Vec::with_capacity(1 << 16);
     let mut digits = itoa::Buffer::new();
-    for &(word, count) in rows {
+    for (i, &(word, count)) in rows.iter().enumerate() {
+        // Rows in count order lie all over the table: ask for a later
+        // row's word while this one is written.
+        if let Some((ahead, _)) = rows.get(i + ROWS_AHEAD) {
+            crate::table::prefetch_line(*ahead);
+        }
         buf.extend_from_slice(word.as_bytes());
         buf.push(b'\t');
         buf.extend_from_slice(digits.format(count).as_bytes());
