@@ -398,9 +398,9 @@ const DEPTH: usize = 16;
 /// frequent words stay in a core's caches, where the queue costs more than
 /// the misses it hides (criterion: 23 ms direct against 41 ms queued for a
 /// 50K-word vocabulary, a 2 MiB table; 155 ms against 110 ms for 1M words;
-/// les-miserables x10 `--tokenizer whitespace`, 50K words, 21 interleaved
-/// runs: median 0.250 s direct against 0.266 s queued on one thread, 0.150
-/// s against 0.164 s on two).
+/// les-miserables x10 `--tokenizer whitespace`, 50K words, 15 interleaved
+/// runs: median 0.252 s direct against 0.261 s queued on one thread, 0.139
+/// s against 0.153 s on two).
 const CACHED_SLOTS: usize = (2 << 20) / std::mem::size_of::<Entry>();
 
 /// Tokens this long or shorter wait in the queue (longer ones are added at once).
