@@ -181,7 +181,7 @@ fn pipeline(c: &mut Criterion) {
 /// A vocabulary of about a million words: the CPU tables spilling into
 /// shards against tables that never spill, and sorting and writing the rows.
 fn large_vocabulary(c: &mut Criterion) {
-    use gpucount::count::CpuOptions;
+    use gpucount::count::{CpuOptions, cpu::MIN_SPILL};
     use gpucount::report::{self, ReportOptions};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("wide.txt");
@@ -189,8 +189,11 @@ fn large_vocabulary(c: &mut Criterion) {
     std::fs::write(&path, &text).unwrap();
     let inputs = vec![Operand::Path(path)];
     let options = |spill_entries| {
-        let backend =
-            BackendConfig { choice: BackendChoice::Cpu, cpu: CpuOptions { spill_entries }, ..BackendConfig::default() };
+        let backend = BackendConfig {
+            choice: BackendChoice::Cpu,
+            cpu: CpuOptions { spill_entries: Some(spill_entries) },
+            ..BackendConfig::default()
+        };
         Options { threads: 2, backend, ..Options::default() }
     };
     let count = |opts: &Options| gpucount::pipeline::count(inputs.clone(), opts).unwrap();
@@ -202,9 +205,7 @@ fn large_vocabulary(c: &mut Criterion) {
     let mut g = c.benchmark_group("large vocabulary");
     g.sample_size(10);
     g.throughput(Throughput::Bytes(text.len() as u64));
-    for (name, spill) in
-        [("tables spill into shards", CpuOptions::default().spill_entries), ("tables never spill", usize::MAX)]
-    {
+    for (name, spill) in [("tables spill into shards", MIN_SPILL), ("tables never spill", usize::MAX)] {
         let opts = options(spill);
         g.bench_function(name, |b| {
             b.iter(|| {

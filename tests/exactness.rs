@@ -49,7 +49,7 @@ fn workers_spilling_into_shards_count_exactly() {
             for threads in [1, 3] {
                 let mut opts = options(Mode::Words, false, 512, threads);
                 opts.hash = hash;
-                opts.backend.cpu = CpuOptions { spill_entries: spill };
+                opts.backend.cpu = CpuOptions { spill_entries: Some(spill) };
                 let outcome = run(&[Operand::Path(f.clone())], &opts);
                 assert_eq!(rows(&outcome.table), expected, "spill {spill}, {threads} threads, {hash:?}");
                 let counted = (outcome.table.len(), outcome.table.total(), outcome.table.collisions());

@@ -240,7 +240,7 @@ pub fn run<'s>(make_source: &dyn Fn() -> Documents<'s>, opts: &Options) -> Resul
     let peek_time = started.elapsed();
     let items: Documents<'s> = Box::new(peeked.into_iter().chain(source));
     let result = match &plan {
-        Plan::Cpu { .. } => execute(items, opts, CpuBackend::new(opts.backend.cpu), &plan, started),
+        Plan::Cpu { .. } => execute(items, opts, CpuBackend::new(opts.backend.cpu, opts.threads()), &plan, started),
         Plan::Gpu { adapter, .. } => on_gpu(items, opts, &devices, *adapter, &plan, started),
     };
     let mut outcome = match result {
@@ -251,8 +251,8 @@ pub fn run<'s>(make_source: &dyn Fn() -> Documents<'s>, opts: &Options) -> Resul
                 return Err(Error::Gpu(format!("{e}; part of the input cannot be read again, so no CPU recount")));
             }
             let cpu = Plan::Cpu { reason: format!("the GPU failed ({e})") };
-            let mut o =
-                execute(make_source(), opts, CpuBackend::new(opts.backend.cpu), &cpu, started).map_err(|f| f.error)?;
+            let mut o = execute(make_source(), opts, CpuBackend::new(opts.backend.cpu, opts.threads()), &cpu, started)
+                .map_err(|f| f.error)?;
             o.warnings.push(format!("{e}; counting on the CPU instead"));
             o
         }
