@@ -45,15 +45,16 @@ fn workers_spilling_into_shards_count_exactly() {
     let f = d.write("z.txt", &text);
     for hash in [KeyHash::Xxh3, KeyHash::WeakForTesting { bits: 4 }] {
         let mut whole = None;
-        for spill in [1, 7, 300, 1 << 16] {
+        // None: each worker's share of the default budget.
+        for spill in [Some(1), Some(7), Some(300), Some(1 << 16), None] {
             for threads in [1, 3] {
                 let mut opts = options(Mode::Words, false, 512, threads);
                 opts.hash = hash;
-                opts.backend.cpu = CpuOptions { spill_entries: Some(spill) };
+                opts.backend.cpu = CpuOptions { spill_entries: spill };
                 let outcome = run(&[Operand::Path(f.clone())], &opts);
-                assert_eq!(rows(&outcome.table), expected, "spill {spill}, {threads} threads, {hash:?}");
+                assert_eq!(rows(&outcome.table), expected, "spill {spill:?}, {threads} threads, {hash:?}");
                 let counted = (outcome.table.len(), outcome.table.total(), outcome.table.collisions());
-                assert_eq!(*whole.get_or_insert(counted), counted, "spill {spill}, {threads} threads, {hash:?}");
+                assert_eq!(*whole.get_or_insert(counted), counted, "spill {spill:?}, {threads} threads, {hash:?}");
             }
         }
     }
