@@ -78,7 +78,8 @@ fn counting(c: &mut Criterion) {
 }
 
 /// The CPU table fed batch by batch, key by key, through the prefetching
-/// queue, and two halves merged; each checks its totals.
+/// queue, short tokens by their bytes, and two halves merged; each checks
+/// its totals.
 fn cpu_tables(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     label: &str,
@@ -106,6 +107,21 @@ fn cpu_tables(
             assert_eq!(t.into_table().total(), whole.total());
         })
     });
+    // As a CPU worker counts, hashing as it goes: every token hashed, or
+    // short tokens counted by their bytes and hashed once per drain.
+    let hash = gpucount::hash::KeyHash::Xxh3;
+    for (name, short) in [("hashing each token", false), ("short tokens by bytes", true)] {
+        g.bench_function(format!("cpu worker, {name}{label}"), |b| {
+            b.iter(|| {
+                let mut t = Prefetched::default();
+                for (_, token) in batches.iter().flat_map(TokenBatch::iter) {
+                    if short { t.token(hash, token) } else { t.key(hash.hash(token), token) }
+                }
+                let t = t.into_table();
+                assert_eq!((t.len(), t.total()), (whole.len(), whole.total()));
+            })
+        });
+    }
     // Two workers' tables (each half of the text) merged into one.
     let (first, second) = batches.split_at(batches.len() / 2);
     let (a, b) = (table(first), table(second));

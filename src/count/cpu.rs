@@ -87,6 +87,12 @@ impl CpuBackend {
         self.shards.iter().map(|s| s.lock().unwrap_or_else(|e| e.into_inner()).len()).sum()
     }
 
+    /// Whether a table of `len` keys that counted `tokens` since its last
+    /// spill spills (true for more keys, or fewer tokens, too).
+    fn spills_at(&self, len: usize, tokens: u64) -> bool {
+        len >= self.spill_entries || (self.early && len >= MIN_SPILL && len as u64 * NEW_KEYS > tokens)
+    }
+
     /// Pours `local` into the shards, shard by shard, and empties it.
     fn spill(&self, local: &mut CountTable) {
         if local.is_empty() {
@@ -118,10 +124,17 @@ impl Backend for CpuBackend {
     }
 
     fn end_chunk(&self, local: &mut Prefetched) -> Result<(), Error> {
+        local.end_chunk();
+        // Keys at most and tokens exactly once flushed: when even these
+        // cannot make the table spill, the short tokens' counts wait in
+        // their cache-sized table (a flush per small document would hash
+        // and move them all again).
+        let (keys, tokens) = local.after_flush();
+        if !self.spills_at(keys, tokens) {
+            return Ok(());
+        }
         let table = local.table();
-        let len = table.len();
-        let mostly_new = self.early && len >= MIN_SPILL && len as u64 * NEW_KEYS > table.total();
-        if len >= self.spill_entries || mostly_new {
+        if self.spills_at(table.len(), table.total()) {
             self.spill(table);
         }
         Ok(())
@@ -164,6 +177,7 @@ impl Backend for CpuBackend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hash::KeyHash;
     use crate::keys::KeySink;
     use std::collections::BTreeMap;
 
@@ -223,6 +237,38 @@ mod tests {
         let first = [chunks(0, 1_000, 1_000, 1), chunks(8_192, 9_191, 999, 1)].concat();
         let table = count(few, &[first, chunks(500, 1_499, 333, 3)]);
         assert_eq!(table.collisions(), 999);
+    }
+
+    #[test]
+    fn short_tokens_counted_by_their_bytes_reach_the_shards_and_the_end_exactly() {
+        // Tokens of 2 to 11 bytes (short ones wait in the short table),
+        // under a weak hash (collisions), spilled often or at the share.
+        let hash = KeyHash::WeakForTesting { bits: 9 };
+        let token = |i: u64| format!("{}{i}", "x".repeat((i % 5) as usize)).into_bytes();
+        for spill in [Some(300), None] {
+            let backend = CpuBackend::new(CpuOptions { spill_entries: spill }, 2);
+            let mut want: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+            let mut locals = Vec::new();
+            for w in 0..2u64 {
+                let mut local = backend.local();
+                for c in 0..6u64 {
+                    for k in 0..3_000u64 {
+                        let t = token((k * k + c * 7 + w) % 4_000);
+                        local.token(hash, &t);
+                        *want.entry(t).or_default() += 1;
+                    }
+                    backend.end_chunk(&mut local).unwrap();
+                }
+                locals.push(local);
+            }
+            let local = locals.into_iter().reduce(|a, b| backend.merge(a, b)).unwrap();
+            let table = backend.finish(local).unwrap().table;
+            let got: BTreeMap<Vec<u8>, u64> = table.iter_keyed().map(|(_, t, n)| (t.to_vec(), n)).collect();
+            assert_eq!(got, want, "spill {spill:?}");
+            let keys: std::collections::BTreeSet<u64> = want.keys().map(|t| hash.hash(t)).collect();
+            assert_eq!(table.collisions(), (want.len() - keys.len()) as u64);
+            assert_eq!(table.total(), 36_000);
+        }
     }
 
     #[test]

@@ -26,6 +26,13 @@ use std::sync::Arc;
 pub trait KeySink {
     /// One occurrence of the key with bytes `key` and hash `hash`.
     fn key(&mut self, hash: u64, key: &[u8]);
+
+    /// One occurrence of `key`, whose hash `hash` gives: a sink that can
+    /// count some keys by their bytes alone hashes them later, once each.
+    #[inline(always)]
+    fn token(&mut self, hash: KeyHash, key: &[u8]) {
+        self.key(hash.hash(key), key);
+    }
 }
 
 impl KeySink for CountTable {
@@ -280,7 +287,7 @@ impl Keys {
     #[inline(never)]
     fn feed_words<S: KeySink + ?Sized>(&self, text: &str, scratch: &mut Vec<u8>, sink: &mut S) {
         let hash = self.hash;
-        self.tokenizer.for_each_token(text, scratch, |key| sink.key(hash.hash(key), key));
+        self.tokenizer.for_each_token(text, scratch, |key| sink.token(hash, key));
     }
 
     /// [`Keys::feed`] with a filter or n-grams.

@@ -13,6 +13,10 @@
 //! control group and then the entry, two dependent misses, and do not say
 //! where a key will land.)
 
+mod short;
+
+pub use short::ShortCounts;
+
 use bytemuck::Zeroable;
 
 /// Tokens up to this long live inside their entry: most words do, and then a
@@ -133,7 +137,7 @@ impl CountTable {
     }
 
     /// Adds `n` occurrences of `token`, whose key is `hash` (none when `n` is 0).
-    #[inline]
+    #[inline(always)]
     pub fn add(&mut self, hash: u64, token: &[u8], n: u64) {
         if n == 0 {
             return;
@@ -425,6 +429,7 @@ struct Queued {
 /// Counts are the table's once [`Prefetched::flush`] has run.
 pub struct Prefetched {
     table: CountTable,
+    short: ShortCounts,
     queue: [Queued; DEPTH],
     next: usize,
     queued: usize,
@@ -438,15 +443,28 @@ impl Default for Prefetched {
 
 impl Prefetched {
     pub fn new(table: CountTable) -> Self {
-        Prefetched { table, queue: [Queued { hash: 0, bytes: [0; QUEUED], len: 0 }; DEPTH], next: 0, queued: 0 }
+        let queue = [Queued { hash: 0, bytes: [0; QUEUED], len: 0 }; DEPTH];
+        Prefetched { table, short: ShortCounts::default(), queue, next: 0, queued: 0 }
     }
 
-    /// Adds what is still queued.
+    /// Adds what is still queued, and the short tokens' counts.
     pub fn flush(&mut self) {
+        self.short.drain(&mut self.table);
         for q in &self.queue[..self.queued] {
             self.table.add(q.hash, &q.bytes[..q.len as usize], 1);
         }
         (self.next, self.queued) = (0, 0);
+    }
+
+    /// Ends a chunk (a table of mostly distinct short tokens may be tried again).
+    pub fn end_chunk(&mut self) {
+        self.short.end_chunk();
+    }
+
+    /// The table's distinct keys after a flush, at most, and its total.
+    pub fn after_flush(&self) -> (usize, u64) {
+        let (short, queued) = (self.short.distinct(), self.queued);
+        (self.table.len() + short + queued, self.table.total() + self.short.tokens() + queued as u64)
     }
 
     /// The table, with everything queued added.
@@ -462,6 +480,15 @@ impl Prefetched {
 }
 
 impl crate::keys::KeySink for Prefetched {
+    #[inline(always)]
+    fn token(&mut self, hash: crate::hash::KeyHash, key: &[u8]) {
+        if self.short.takes(key) {
+            self.short.add(hash, key, &mut self.table);
+        } else {
+            self.key(hash.hash(key), key);
+        }
+    }
+
     #[inline(always)]
     fn key(&mut self, hash: u64, key: &[u8]) {
         // A table that fits a core's cache gains nothing from the queue. (A
