@@ -272,6 +272,30 @@ mod tests {
     }
 
     #[test]
+    fn short_tokens_waiting_in_their_table_still_make_it_spill() {
+        // At a fixed size: 200 distinct short tokens, all still in the short table.
+        let fixed = CpuBackend::new(CpuOptions { spill_entries: Some(100) }, 1);
+        let mut local = fixed.local();
+        (0..200).for_each(|i| local.token(KeyHash::Xxh3, format!("w{i}").as_bytes()));
+        fixed.end_chunk(&mut local).unwrap();
+        assert!(fixed.spilled.load(Ordering::Relaxed) && local.table().is_empty());
+        // Early: every token a new short key (the short table drains as it fills).
+        let early = CpuBackend::new(CpuOptions::default(), 1);
+        let mut local = early.local();
+        (0..MIN_SPILL).for_each(|i| local.token(KeyHash::Xxh3, format!("w{i}").as_bytes()));
+        early.end_chunk(&mut local).unwrap();
+        assert!(early.spilled.load(Ordering::Relaxed) && local.table().is_empty());
+        // Below both limits nothing spills, and the counts wait.
+        let below = CpuBackend::new(CpuOptions::default(), 1);
+        let mut local = below.local();
+        (0..1_000).for_each(|i| local.token(KeyHash::Xxh3, format!("w{}", i % 100).as_bytes()));
+        below.end_chunk(&mut local).unwrap();
+        assert_eq!(local.after_flush(), (100, 1_000));
+        assert!(!below.spilled.load(Ordering::Relaxed));
+        assert_eq!((local.table().len(), local.table().total()), (100, 1_000));
+    }
+
+    #[test]
     fn a_table_of_mostly_new_keys_spills_early_and_a_zipfian_one_grows() {
         // Every token a new key: it spills as soon as it holds MIN_SPILL keys.
         let new = CpuBackend::new(CpuOptions::default(), 1);

@@ -11,7 +11,8 @@
 //! well before the lookup, which is how [`Prefetched`] hides memory latency
 //! when the vocabulary outgrows the caches. (hashbrown's tables read a
 //! control group and then the entry, two dependent misses, and do not say
-//! where a key will land.)
+//! where a key will land.) A CPU worker's short tokens are counted in
+//! front of it by their bytes ([`ShortCounts`]).
 
 mod short;
 
@@ -422,11 +423,13 @@ struct Queued {
     len: u8,
 }
 
-/// A [`CountTable`] fed through a short queue once it outgrows a core's
-/// cache: each key's slot is prefetched when the key arrives and counted
-/// [`DEPTH`] keys later, so many cache misses are in flight at once instead
-/// of one after another.
-/// Counts are the table's once [`Prefetched::flush`] has run.
+/// A CPU worker's [`CountTable`], fed two ways. Tokens given with their key
+/// function ([`KeySink::token`](crate::keys::KeySink::token)) that are
+/// short wait in a [`ShortCounts`], counted by their bytes. Other keys go
+/// through a short queue once the table outgrows a core's cache: each
+/// key's slot is prefetched when the key arrives and counted [`DEPTH`] keys
+/// later, so many cache misses are in flight at once instead of one after
+/// another. Counts are the table's once [`Prefetched::flush`] has run.
 pub struct Prefetched {
     table: CountTable,
     short: ShortCounts,

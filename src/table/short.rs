@@ -89,11 +89,12 @@ impl ShortCounts {
     /// when full, drains into `table` first.
     #[inline(always)]
     pub fn add(&mut self, hash: KeyHash, token: &[u8], table: &mut CountTable) {
-        let (word, len) = (word_of(token), token.len() as u32);
-        if self.tokens >= self.max_tokens || self.slots.is_empty() {
-            self.make_room(table);
+        debug_assert!((1..=SHORT).contains(&token.len()), "a token ShortCounts::takes");
+        if self.tokens >= self.max_tokens || hash != self.hash || self.slots.is_empty() {
+            self.make_room(hash, table);
         }
         self.tokens += 1;
+        let (word, len) = (word_of(token), token.len() as u32);
         let mask = self.slots.len() - 1;
         let mut i = (word.wrapping_add(len as u64).wrapping_mul(MIX) >> self.shift) as usize;
         loop {
@@ -103,7 +104,7 @@ impl ShortCounts {
                 return;
             }
             if s.len == 0 {
-                return self.insert(i, word, len, hash, table);
+                return self.insert(i, word, len, table);
             }
             i = (i + 1) & mask;
         }
@@ -112,12 +113,7 @@ impl ShortCounts {
     /// A token not held yet, into the empty slot `i`.
     #[cold]
     #[inline(never)]
-    fn insert(&mut self, i: usize, word: u64, len: u32, hash: KeyHash, table: &mut CountTable) {
-        if hash != self.hash {
-            // Held tokens are drained under the key function they came with.
-            self.drain(table);
-            self.hash = hash;
-        }
+    fn insert(&mut self, i: usize, word: u64, len: u32, table: &mut CountTable) {
         self.slots[i] = Slot { word, count: 1, len };
         self.used.push(i as u32);
         if self.used.len() >= self.limit {
@@ -131,13 +127,15 @@ impl ShortCounts {
         }
     }
 
-    /// First use, or counts near `u32::MAX`.
+    /// First use, counts that could wrap past `u32::MAX` soon, or a key
+    /// function other than the held tokens' (they drain under theirs).
     #[cold]
-    fn make_room(&mut self, table: &mut CountTable) {
+    fn make_room(&mut self, hash: KeyHash, table: &mut CountTable) {
         if self.slots.is_empty() {
             self.slots = bytemuck::zeroed_vec(1 << (64 - self.shift));
         }
         self.drain(table);
+        self.hash = hash;
     }
 
     /// Ends a bypass: the next chunk's tokens may be more alike.
@@ -277,14 +275,35 @@ mod tests {
 
     #[test]
     fn counts_drain_before_they_could_wrap() {
-        // Here at 100 tokens, not 2^32.
-        let (mut short, mut table) = (ShortCounts::with_slots(64), CountTable::new());
-        short.max_tokens = 100;
-        for _ in 0..1_050 {
-            short.add(KeyHash::Xxh3, b"the", &mut table);
-            assert!(short.slots.iter().all(|s| u64::from(s.count) <= 100));
+        // Here at 100 tokens, not 2^32; under the default key function and
+        // another (whose first token drains what the first left).
+        for hash in [KeyHash::Xxh3, KeyHash::WeakForTesting { bits: 6 }] {
+            let (mut short, mut table) = (ShortCounts::with_slots(64), CountTable::new());
+            short.max_tokens = 100;
+            for n in 1..=1_050 {
+                short.add(hash, b"the", &mut table);
+                assert!(short.slots.iter().all(|s| u64::from(s.count) <= 100), "{hash:?}, after {n} adds");
+                assert_eq!(short.tokens + table.total(), n);
+            }
+            short.drain(&mut table);
+            assert_eq!(table.iter_keyed().map(|(_, t, n)| (t, n)).collect::<Vec<_>>(), [(&b"the"[..], 1_050)]);
         }
+    }
+
+    #[test]
+    fn tokens_keep_the_key_function_they_came_with() {
+        let (mut short, mut table) = (ShortCounts::with_slots(64), CountTable::new());
+        let weak = KeyHash::WeakForTesting { bits: 6 };
+        short.add(KeyHash::Xxh3, b"the", &mut table);
+        short.add(weak, b"the", &mut table);
+        short.add(weak, b"and", &mut table);
         short.drain(&mut table);
-        assert_eq!(table.iter_keyed().map(|(_, t, n)| (t, n)).collect::<Vec<_>>(), [(&b"the"[..], 1_050)]);
+        let keyed: BTreeSet<(u64, &[u8], u64)> = table.iter_keyed().collect();
+        let want = [
+            (KeyHash::Xxh3.hash(b"the"), &b"the"[..], 1),
+            (weak.hash(b"the"), b"the", 1),
+            (weak.hash(b"and"), b"and", 1),
+        ];
+        assert_eq!(keyed, want.into_iter().collect());
     }
 }
