@@ -123,19 +123,58 @@ fn lower_table() -> &'static [u32; 0x800] {
 /// Appends `token` lowercased as `str::to_lowercase` would.
 #[inline]
 fn lower_into(token: &str, ascii: bool, out: &mut Vec<u8>) {
-    if ascii {
+    if ascii && token.len() <= 16 {
+        lower_short_ascii(token.as_bytes(), out);
+    } else if ascii {
         let at = out.len();
         out.extend_from_slice(token.as_bytes());
         out[at..].make_ascii_lowercase();
-    } else if token.contains('Σ') {
-        // Only capital sigma lowercases by context (final ς); let std decide.
-        out.extend_from_slice(token.to_lowercase().as_bytes());
     } else {
-        let table = lower_table();
+        let (table, at) = (lower_table(), out.len());
         for c in token.chars() {
+            if c == 'Σ' {
+                // Only capital sigma lowercases by context (final ς): let std decide.
+                out.truncate(at);
+                out.extend_from_slice(token.to_lowercase().as_bytes());
+                return;
+            }
             push_lower(out, c, table);
         }
     }
+}
+
+/// Appends an ASCII token of at most 16 bytes lowercased: read as two
+/// little-endian words with fixed-size loads, lowercased 8 bytes at a
+/// time, stored as 16 bytes and cut back, so no call to `memcpy`, no loop
+/// per byte, and no load that straddles two stores (most tokens are short).
+#[inline(always)]
+fn lower_short_ascii(token: &[u8], out: &mut Vec<u8>) {
+    let n = token.len();
+    let word = |at: usize| u64::from_le_bytes(token[at..at + 8].try_into().expect("8 bytes"));
+    let half = |at: usize| u32::from_le_bytes(token[at..at + 4].try_into().expect("4 bytes")) as u64;
+    let (lo, hi) = if n >= 8 {
+        // The last 8 bytes, shifted so that bytes 8.. of the token come first.
+        (word(0), word(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0))
+    } else if n >= 4 {
+        (half(0) | half(n - 4) << (8 * (n - 4)), 0)
+    } else if n > 0 {
+        let byte = |i: usize| (token[i] as u64) << (8 * i);
+        (byte(0) | byte(n / 2) | byte(n - 1), 0)
+    } else {
+        (0, 0)
+    };
+    // Per byte (all below 0x80): bit 7 set by adding 0x80 - b'A' when the
+    // byte is b'A' or more, and by adding 0x80 - b'Z' - 1 when it is past
+    // b'Z'; no carry crosses a byte. A capital gains 0x20.
+    let lower = |w: u64| {
+        const ONES: u64 = 0x0101_0101_0101_0101;
+        let upper = (w + ONES * (0x80 - b'A' as u64)) & !(w + ONES * (0x80 - b'Z' as u64 - 1)) & (ONES * 0x80);
+        w | upper >> 2
+    };
+    let at = out.len();
+    out.extend_from_slice(&lower(lo).to_le_bytes());
+    out.extend_from_slice(&lower(hi).to_le_bytes());
+    out.truncate(at + n);
 }
 
 /// General Punctuation (dashes, quotes, spaces): no case, and common in

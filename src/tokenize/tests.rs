@@ -190,3 +190,20 @@ fn capitals_are_seen_wherever_they_sit_in_a_block() {
         }
     }
 }
+
+#[test]
+fn short_ascii_tokens_lowercase_as_std_does() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    // Every ASCII byte, and the neighbours of the capitals' range, at every length.
+    let bytes: Vec<u8> = (0..128u8).chain([b'@', b'A', b'Z', b'[', b'`', b'a', b'z', b'{']).collect();
+    for n in 0..=20 {
+        for _ in 0..500 {
+            let token: Vec<u8> = (0..n).map(|_| bytes[rng.random_range(0..bytes.len())]).collect();
+            let token = std::str::from_utf8(&token).unwrap();
+            let mut out = b"kept".to_vec();
+            lower_into(token, true, &mut out);
+            assert_eq!(out, [&b"kept"[..], token.to_ascii_lowercase().as_bytes()].concat(), "{token:?}");
+        }
+    }
+}
