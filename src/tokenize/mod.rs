@@ -138,7 +138,12 @@ fn lower_into(token: &str, ascii: bool, out: &mut Vec<u8>) {
                 out.extend_from_slice(token.to_lowercase().as_bytes());
                 return;
             }
-            push_lower(out, c, table);
+            if c.is_ascii() {
+                // The ASCII letters beside a curly quote or an accent.
+                out.push(c.to_ascii_lowercase() as u8);
+            } else {
+                push_lower(out, c, table);
+            }
         }
     }
 }
