@@ -97,6 +97,7 @@
 //! command), both on by default; a library user can turn either off.
 
 pub mod bench;
+mod bytes;
 #[cfg(feature = "cluster")]
 pub mod cluster;
 pub mod count;

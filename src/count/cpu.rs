@@ -24,9 +24,9 @@ fn shard_of(hash: u64) -> usize {
 /// Distinct keys the workers' tables hold together before they spill
 /// (each its share, at least [`MIN_SPILL`]): at most about 150 MB of
 /// slots up to 32 workers; beyond, each worker's [`MIN_SPILL`] floor (up
-/// to 4 MiB of slots), as before there were shares. Spilling moves a key to its shard with a cache miss, again at
-/// each spill, so a table that holds a Zipfian vocabulary counts it
-/// faster: the Latin Library (887K distinct tokens) took 0.77 s on 2
+/// to 4 MiB of slots), as before there were shares. Spilling moves a key
+/// to its shard with a cache miss, again at each spill, so a table that
+/// holds a Zipfian vocabulary counts it faster: the Latin Library (887K distinct tokens) took 0.77 s on 2
 /// threads and 0.92 s on one, against 0.86 s and 1.13 s when every table
 /// spilled at 65,536 keys (medians of 9 and 7 interleaved runs).
 pub const LOCAL_ENTRIES: usize = 1 << 21;
@@ -39,8 +39,8 @@ pub const MIN_SPILL: usize = 1 << 16;
 /// Tokens per distinct key (counted since the table's last spill) below
 /// which a table stops growing and spills: in a text where most tokens are
 /// new keys, each misses the caches of a large table, and growing it moves
-/// them all again. Measured per chunk,
-/// the Latin Library's tables past 65,536 keys got 3-18% new keys; 2.2M
+/// them all again. Measured per chunk, the Latin Library's tables past
+/// 65,536 keys got 3-18% new keys; 2.2M
 /// distinct words drawn with Zipf exponent 0.4 got 50-97%, and counted in
 /// 8.4 s instead of 2.9 s on one thread when its table grew.
 const NEW_KEYS: u64 = 4;
@@ -191,6 +191,20 @@ mod tests {
     /// finishes as the pipeline does; checks every count, the total and
     /// the collisions (distinct tokens minus distinct hashes).
     fn count(backend: CpuBackend, workers: &[Vec<Vec<u64>>]) -> CountTable {
+        count_fed(backend, workers, |local, i| {
+            let (h, t) = key(i);
+            local.key(h, &t);
+            (h, t)
+        })
+    }
+
+    /// [`count`] with `feed` sending key `i` to a worker's sink, and
+    /// giving back its hash and token.
+    fn count_fed(
+        backend: CpuBackend,
+        workers: &[Vec<Vec<u64>>],
+        feed: impl Fn(&mut Prefetched, u64) -> (u64, Vec<u8>),
+    ) -> CountTable {
         let mut want: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         let mut hashes = std::collections::BTreeSet::new();
         let mut locals = Vec::new();
@@ -198,8 +212,7 @@ mod tests {
             let mut local = backend.local();
             for chunk in chunks {
                 for &i in chunk {
-                    let (h, t) = key(i);
-                    local.key(h, &t);
+                    let (h, t) = feed(&mut local, i);
                     hashes.insert(h);
                     *want.entry(t).or_default() += 1;
                 }
@@ -244,30 +257,15 @@ mod tests {
         // Tokens of 2 to 11 bytes (short ones wait in the short table),
         // under a weak hash (collisions), spilled often or at the share.
         let hash = KeyHash::WeakForTesting { bits: 9 };
-        let token = |i: u64| format!("{}{i}", "x".repeat((i % 5) as usize)).into_bytes();
+        let feed = |local: &mut Prefetched, i: u64| {
+            let t = format!("{}{i}", "x".repeat((i % 5) as usize)).into_bytes();
+            local.token(hash, &t);
+            (hash.hash(&t), t)
+        };
+        let worker = |w: u64| (0..6u64).map(|c| (0..3_000u64).map(|k| (k * k + c * 7 + w) % 4_000).collect()).collect();
         for spill in [Some(300), None] {
             let backend = CpuBackend::new(CpuOptions { spill_entries: spill }, 2);
-            let mut want: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
-            let mut locals = Vec::new();
-            for w in 0..2u64 {
-                let mut local = backend.local();
-                for c in 0..6u64 {
-                    for k in 0..3_000u64 {
-                        let t = token((k * k + c * 7 + w) % 4_000);
-                        local.token(hash, &t);
-                        *want.entry(t).or_default() += 1;
-                    }
-                    backend.end_chunk(&mut local).unwrap();
-                }
-                locals.push(local);
-            }
-            let local = locals.into_iter().reduce(|a, b| backend.merge(a, b)).unwrap();
-            let table = backend.finish(local).unwrap().table;
-            let got: BTreeMap<Vec<u8>, u64> = table.iter_keyed().map(|(_, t, n)| (t.to_vec(), n)).collect();
-            assert_eq!(got, want, "spill {spill:?}");
-            let keys: std::collections::BTreeSet<u64> = want.keys().map(|t| hash.hash(t)).collect();
-            assert_eq!(table.collisions(), (want.len() - keys.len()) as u64);
-            assert_eq!(table.total(), 36_000);
+            assert_eq!(count_fed(backend, &[worker(0), worker(1)], feed).total(), 36_000, "spill {spill:?}");
         }
     }
 

@@ -10,6 +10,7 @@
 //! and finds every collision as if each token had been added to it.
 
 use super::{CountTable, LOOKAHEAD, MIX};
+use crate::bytes::word_le;
 use crate::hash::KeyHash;
 
 /// The longest token kept here: its bytes fit one `u64`.
@@ -94,7 +95,7 @@ impl ShortCounts {
             self.make_room(hash, table);
         }
         self.tokens += 1;
-        let (word, len) = (word_of(token), token.len() as u32);
+        let (word, len) = (word_le(token), token.len() as u32);
         let mask = self.slots.len() - 1;
         let mut i = (word.wrapping_add(len as u64).wrapping_mul(MIX) >> self.shift) as usize;
         loop {
@@ -175,33 +176,10 @@ impl ShortCounts {
     }
 }
 
-/// The bytes of a token of 1 to [`SHORT`] bytes as a little-endian word,
-/// zero beyond them: two overlapping loads, no loop.
-#[inline(always)]
-fn word_of(b: &[u8]) -> u64 {
-    let n = b.len();
-    if n >= 4 {
-        let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
-        let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
-        lo | hi << (8 * (n - 4))
-    } else {
-        b[0] as u64 | (b[n / 2] as u64) << (8 * (n / 2)) | (b[n - 1] as u64) << (8 * (n - 1))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::{BTreeMap, BTreeSet};
-
-    #[test]
-    fn words_hold_exactly_the_bytes() {
-        for token in [&b"a"[..], b"ab", b"abc", b"abcd", b"abcde", b"a\0", b"\0", b"\0\0\0", b"abcdefgh", b"\xff\xfe"] {
-            let mut want = [0u8; 8];
-            want[..token.len()].copy_from_slice(token);
-            assert_eq!(word_of(token), u64::from_le_bytes(want), "{token:?}");
-        }
-    }
 
     /// Tokens of 1 to 12 bytes (some too long for this table), some
     /// ending in NULs (the same word as a shorter token), from a small

@@ -155,18 +155,12 @@ fn lower_into(token: &str, ascii: bool, out: &mut Vec<u8>) {
 #[inline(always)]
 fn lower_short_ascii(token: &[u8], out: &mut Vec<u8>) {
     let n = token.len();
-    let word = |at: usize| u64::from_le_bytes(token[at..at + 8].try_into().expect("8 bytes"));
-    let half = |at: usize| u32::from_le_bytes(token[at..at + 4].try_into().expect("4 bytes")) as u64;
     let (lo, hi) = if n >= 8 {
         // The last 8 bytes, shifted so that bytes 8.. of the token come first.
+        let word = |at: usize| u64::from_le_bytes(token[at..at + 8].try_into().expect("8 bytes"));
         (word(0), word(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0))
-    } else if n >= 4 {
-        (half(0) | half(n - 4) << (8 * (n - 4)), 0)
-    } else if n > 0 {
-        let byte = |i: usize| (token[i] as u64) << (8 * i);
-        (byte(0) | byte(n / 2) | byte(n - 1), 0)
     } else {
-        (0, 0)
+        (crate::bytes::word_le(token), 0)
     };
     // Per byte (all below 0x80): bit 7 set by adding 0x80 - b'A' when the
     // byte is b'A' or more, and by adding 0x80 - b'Z' - 1 when it is past
