@@ -356,7 +356,9 @@ fn execute<B: Backend>(
     let backend_ref = &backend;
 
     let (read, workers) = std::thread::scope(|s| {
-        let reading = s.spawn(|| read_all(items, &read_opts, tx, &stop, opts));
+        let reading = std::thread::Builder::new()
+            .name("gpucount-reader".into())
+            .spawn_scoped(s, || read_all(items, &read_opts, tx, &stop, opts));
         let workers = pool.broadcast(|_| {
             let mut w = Worker {
                 local: backend_ref.local(),
@@ -389,9 +391,13 @@ fn execute<B: Backend>(
             }
             w
         });
-        (reading.join(), workers)
+        (reading.map(|r| r.join()), workers)
     });
-    let mut read = read.map_err(|_| fail(Error::Config("reader thread panicked".into())))?;
+    let mut read = match read {
+        Ok(Ok(read)) => read,
+        Ok(Err(_)) => return Err(fail(Error::Config("reader thread panicked".into()))),
+        Err(e) => return Err(fail(Error::Config(format!("cannot start the reader thread: {e}")))),
+    };
     if let Some(e) = read.fatal.take() {
         return Err(fail(Error::Input(e)));
     }
