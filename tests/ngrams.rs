@@ -267,6 +267,35 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Words with a filter that keeps tokens as they are take the words'
+    /// own fast path (short tokens counted by their bytes): stopwords of
+    /// up to 8 bytes and longer ones, and lengths.
+    #[test]
+    fn filtered_words_match_the_reference_at_every_chunk_size(
+        docs in corpus(),
+        stopwords in prop::sample::subsequence(vec!["the", "a", "été", "longword", "δρόμος", "don't", "x"], 0..5),
+        lengths in prop::option::of((1usize..4, 3usize..9)),
+        inner in any::<bool>(),
+        chunk in prop::sample::select(vec![1usize, 2, 5, 16, 1 << 20]),
+        threads in 1usize..4,
+    ) {
+        let tokenizer = Tokenizer { inner_punctuation: inner, ..Tokenizer::default() };
+        let mut filter = stop(&stopwords);
+        if let Some((min, max)) = lengths {
+            (filter.min_chars, filter.max_chars) = (min, Some(max));
+        }
+        let grams = Grams::default();
+        let keys = Keys { filter: Some(Arc::new(filter.clone())), ..Keys::words(tokenizer.clone(), KeyHash::Xxh3) };
+        let refs: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let expected = reference_rows(&naive::count_keys(&refs, &keys));
+        let opts = Options { tokenizer, ..options(grams, Some(filter), chunk, threads) };
+        prop_assert_eq!(count(&refs, &opts), expected);
+    }
+}
+
 #[cfg(feature = "cli")]
 mod cli {
     use crate::util::{Dir, gpucount};

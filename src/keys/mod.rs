@@ -105,10 +105,16 @@ pub enum Form {
 }
 
 /// Which tokens become keys, and how they are normalized first.
+/// Stopwords as a set that every token is looked up in: foldhash, whose
+/// lookups of short words cost a fraction of the standard library's SipHash
+/// (no defence against chosen collisions is needed: the set is fixed
+/// before the text is read).
+pub type Stopwords = HashSet<Vec<u8>, foldhash::fast::FixedState>;
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Tokens left out, normalized as tokens are (see [`Filter::normalized`]).
-    pub stopwords: HashSet<Vec<u8>>,
+    pub stopwords: Stopwords,
     /// Shortest and longest token kept, in characters.
     pub min_chars: usize,
     pub max_chars: Option<usize>,
@@ -275,10 +281,13 @@ impl Keys {
                 sink.key(hash.hash(&key), &key)
             });
         }
-        if !self.grams.words_only() || self.filter.is_some() {
+        if !self.grams.words_only() || self.filter.as_ref().is_some_and(|f| f.changes_text()) {
             return self.feed_filtered(text, context, scratch, &mut |hash, key| sink.key(hash, key));
         }
-        self.feed_words(text, scratch, sink);
+        match &self.filter {
+            None => self.feed_words(text, scratch, sink),
+            Some(filter) => self.feed_kept_words(text, filter, scratch, sink),
+        }
     }
 
     /// Every token a key, the hot path. A function of its own, not inlined:
@@ -290,7 +299,19 @@ impl Keys {
         self.tokenizer.for_each_token(text, scratch, |key| sink.token(hash, key));
     }
 
-    /// [`Keys::feed`] with a filter or n-grams.
+    /// [`Keys::feed_words`] with a filter that keeps tokens as they are
+    /// (stopwords, lengths): as fast, less the tokens left out.
+    #[inline(never)]
+    fn feed_kept_words<S: KeySink + ?Sized>(&self, text: &str, filter: &Filter, scratch: &mut Vec<u8>, sink: &mut S) {
+        let hash = self.hash;
+        self.tokenizer.for_each_token(text, scratch, |key| {
+            if filter.keeps(key) {
+                sink.token(hash, key)
+            }
+        });
+    }
+
+    /// [`Keys::feed`] with n-grams, or a filter that changes tokens.
     #[inline(never)]
     fn feed_filtered(&self, text: &str, context: &str, scratch: &mut Vec<u8>, sink: &mut dyn FnMut(u64, &[u8])) {
         let mut grams = Window::new(self.grams);
