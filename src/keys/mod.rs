@@ -227,10 +227,17 @@ pub const DOC_PREFIX: usize = 17;
 
 /// The per-document key of `term` in document `doc`.
 pub fn doc_key(doc: u64, term: &[u8], out: &mut Vec<u8>) {
-    use std::io::Write;
     out.clear();
-    let _ = write!(out, "{doc:016x}\t");
+    push_doc_prefix(doc, out);
     out.extend_from_slice(term);
+}
+
+/// Appends [`doc_key`]'s prefix: `doc` as 16 lowercase hex digits, and a
+/// tab (as `{doc:016x}\t` writes it, without a formatter per token).
+fn push_doc_prefix(doc: u64, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend((0..16).rev().map(|i| HEX[(doc >> (4 * i)) as usize & 15]));
+    out.push(b'\t');
 }
 
 /// A per-document key's document and term.
@@ -275,9 +282,11 @@ impl Keys {
     /// [`Keys::feed`] on text with its context (documents and lines).
     fn feed_text<S: KeySink + ?Sized>(&self, text: &str, context: &str, doc: u64, scratch: &mut Vec<u8>, sink: &mut S) {
         if self.per_doc {
-            let (hash, mut key) = (self.hash, Vec::new());
+            let (hash, mut key) = (self.hash, Vec::with_capacity(DOC_PREFIX + 32));
+            push_doc_prefix(doc, &mut key);
             return self.feed_filtered(text, context, scratch, &mut |_, term| {
-                doc_key(doc, term, &mut key);
+                key.truncate(DOC_PREFIX);
+                key.extend_from_slice(term);
                 sink.key(hash.hash(&key), &key)
             });
         }
@@ -460,6 +469,22 @@ impl Window {
             {
                 self.spare.push(old);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_keys_are_the_place_in_16_hex_digits_and_a_tab() {
+        let mut key = b"left over".to_vec();
+        for doc in [0, 1, 0xa, 0x1234_5678_9abc_def0, u64::MAX] {
+            doc_key(doc, "été".as_bytes(), &mut key);
+            assert_eq!(key, format!("{doc:016x}\tété").into_bytes());
+            assert_eq!(key.len(), DOC_PREFIX + "été".len());
+            assert_eq!(split_doc_key(std::str::from_utf8(&key).unwrap()), Some((doc, "été")));
         }
     }
 }
