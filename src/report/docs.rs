@@ -62,35 +62,84 @@ pub struct DocOptions {
     pub sort_df: bool,
 }
 
-/// One (document, term, count) of the table.
-type Cell<'a> = (u64, &'a str, u64);
-
-fn cells(table: &CountTable) -> Vec<Cell<'_>> {
-    table.iter().filter_map(|(key, n)| split_doc_key(key).map(|(d, t)| (d, t, n))).collect()
+/// One (document, term, count) of the table, with its term's first 8
+/// bytes (big-endian, zero-padded: prefixes that differ order as the
+/// bytes do), so that sorting seldom reaches the term, scattered over the
+/// table's memory.
+#[derive(Debug, Clone, Copy)]
+struct Cell<'a> {
+    doc: u64,
+    prefix: u64,
+    term: &'a str,
+    count: u64,
+    /// The documents holding the term (set after [`terms`]).
+    df: u64,
 }
 
-/// Documents holding each term.
-fn document_frequencies<'a>(cells: &[Cell<'a>]) -> HashMap<&'a str, u64> {
-    let mut df = HashMap::new();
-    for &(_, term, _) in cells {
-        *df.entry(term).or_insert(0) += 1;
+impl<'a> Cell<'a> {
+    fn new(doc: u64, term: &'a str, count: u64) -> Self {
+        let mut p = [0u8; 8];
+        let n = term.len().min(8);
+        p[..n].copy_from_slice(&term.as_bytes()[..n]);
+        Cell { doc, prefix: u64::from_be_bytes(p), term, count, df: 0 }
     }
-    df
+}
+
+fn cells(table: &CountTable) -> Vec<Cell<'_>> {
+    table.iter().filter_map(|(key, count)| split_doc_key(key).map(|(doc, term)| Cell::new(doc, term, count))).collect()
+}
+
+/// Sorts cells by document, then by `first` (ascending), then by term
+/// bytes; millions of them on every core.
+fn sort_cells(cells: &mut [Cell<'_>], first: impl Fn(&Cell<'_>) -> u64 + Sync) {
+    use rayon::slice::ParallelSliceMut;
+    cells.par_sort_unstable_by(|a, b| {
+        (a.doc, first(a), a.prefix)
+            .cmp(&(b.doc, first(b), b.prefix))
+            .then_with(|| a.term.as_bytes().cmp(b.term.as_bytes()))
+    });
+}
+
+/// A term over the corpus: the documents holding it and its count in all.
+#[derive(Debug, Clone, Copy, Default)]
+struct Term {
+    df: u64,
+    count: u64,
+}
+
+/// Every term of a per-document table, from one pass over its cells (a
+/// cell per document and term, millions for a large corpus: foldhash, not
+/// SipHash, and one map, not one per figure).
+type Terms<'a> = HashMap<&'a str, Term, foldhash::fast::RandomState>;
+
+fn terms<'a>(cells: &[Cell<'a>]) -> Terms<'a> {
+    let mut terms = Terms::default();
+    for c in cells {
+        let t = terms.entry(c.term).or_default();
+        t.df += 1;
+        t.count += c.count;
+    }
+    terms
 }
 
 /// Writes the report of a per-document table.
 pub fn write_docs(out: &mut dyn Write, outcome: &Outcome, report: &ReportOptions, opts: &DocOptions) -> io::Result<()> {
-    let cells = cells(&outcome.table);
-    let df = document_frequencies(&cells);
+    let mut cells = cells(&outcome.table);
+    let terms = terms(&cells);
     let n = outcome.documents as u64;
-    let kept = |term: &str| {
-        let d = df[term] as f64;
+    let kept = |df: u64| {
+        let d = df as f64;
         opts.min_df.is_none_or(|b| d >= b.docs(n)) && opts.max_df.is_none_or(|b| d <= b.docs(n))
     };
     if opts.per_doc {
-        per_document(out, outcome, report, opts, cells, &df, &kept)
+        for c in &mut cells {
+            c.df = terms[c.term].df;
+        }
+        drop(terms);
+        per_document(out, outcome, report, opts, cells, &kept)
     } else {
-        corpus(out, outcome, report, opts, &cells, &df, &kept)
+        drop(cells);
+        corpus(out, outcome, report, opts, &terms, &kept)
     }
 }
 
@@ -116,44 +165,38 @@ fn per_document(
     report: &ReportOptions,
     opts: &DocOptions,
     mut cells: Vec<Cell<'_>>,
-    df: &HashMap<&str, u64>,
-    kept: &dyn Fn(&str) -> bool,
+    kept: &dyn Fn(u64) -> bool,
 ) -> io::Result<()> {
     let n = outcome.documents as f64;
-    let idf = |term: &str| ((1.0 + n) / (1.0 + df[term] as f64)).ln() + 1.0;
+    let idf = |df: u64| ((1.0 + n) / (1.0 + df as f64)).ln() + 1.0;
     // Norms over every term of a document, before any row is left out,
     // each summed in term order: floating-point sums depend on the order,
     // and a table's own (a merge's, a thread count's) must not show.
     let mut norms: HashMap<u64, f64> = HashMap::new();
     if opts.tfidf {
-        cells.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.as_bytes().cmp(b.1.as_bytes())));
-        for &(d, t, c) in &cells {
-            *norms.entry(d).or_insert(0.0) += (c as f64 * idf(t)).powi(2);
+        sort_cells(&mut cells, |_| 0);
+        for doc in cells.chunk_by(|a, b| a.doc == b.doc) {
+            let sum = doc.iter().fold(0.0, |sum, c| sum + (c.count as f64 * idf(c.df)).powi(2));
+            norms.insert(doc[0].doc, sum);
         }
     }
-    cells.retain(|&(_, t, c)| c >= report.min_count && kept(t));
-    cells.sort_unstable_by(|a, b| {
-        let by = match report.sort {
-            SortBy::Count => b.2.cmp(&a.2).then_with(|| a.1.as_bytes().cmp(b.1.as_bytes())),
-            SortBy::Word => a.1.as_bytes().cmp(b.1.as_bytes()),
-        };
-        a.0.cmp(&b.0).then(by)
-    });
+    cells.retain(|c| c.count >= report.min_count && kept(c.df));
+    match report.sort {
+        SortBy::Count => sort_cells(&mut cells, |c| !c.count),
+        SortBy::Word => sort_cells(&mut cells, |_| 0),
+    }
     let names: HashMap<u64, &str> = outcome.names.iter().map(|(d, name)| (*d, name.as_str())).collect();
     let mut groups: Vec<DocGroup<'_>> = Vec::new();
-    let mut current = None;
-    for (d, term, count) in cells {
-        if current != Some(d) {
-            current = Some(d);
-            groups.push(DocGroup { doc: names.get(&d).copied().unwrap_or("?"), words: Vec::new() });
-        }
-        let Some(group) = groups.last_mut() else { continue };
-        if report.top.is_some_and(|top| group.words.len() >= top) {
-            continue;
-        }
-        let tfidf = opts.tfidf.then(|| count as f64 * idf(term) / norms[&d].sqrt());
-        let df = opts.doc_freq.then(|| df[term]);
-        group.words.push(DocRow { word: term, count, df, tfidf });
+    for doc in cells.chunk_by(|a, b| a.doc == b.doc) {
+        let d = doc[0].doc;
+        let norm = norms.get(&d).map_or(0.0, |s| s.sqrt());
+        let words = doc.iter().take(report.top.unwrap_or(usize::MAX)).map(|c| DocRow {
+            word: c.term,
+            count: c.count,
+            df: opts.doc_freq.then_some(c.df),
+            tfidf: opts.tfidf.then(|| c.count as f64 * idf(c.df) / norm),
+        });
+        groups.push(DocGroup { doc: names.get(&d).copied().unwrap_or("?"), words: words.collect() });
     }
     match report.format {
         Format::Tsv | Format::Table => {
@@ -214,18 +257,13 @@ fn corpus(
     outcome: &Outcome,
     report: &ReportOptions,
     opts: &DocOptions,
-    cells: &[Cell<'_>],
-    df: &HashMap<&str, u64>,
-    kept: &dyn Fn(&str) -> bool,
+    terms: &Terms<'_>,
+    kept: &dyn Fn(u64) -> bool,
 ) -> io::Result<()> {
-    let mut counts: HashMap<&str, u64> = HashMap::new();
-    for &(_, t, c) in cells {
-        *counts.entry(t).or_insert(0) += c;
-    }
-    let mut rows: Vec<DfRow<'_>> = counts
-        .into_iter()
-        .filter(|&(t, c)| c >= report.min_count && kept(t))
-        .map(|(word, count)| DfRow { word, count, df: df[word] })
+    let mut rows: Vec<DfRow<'_>> = terms
+        .iter()
+        .filter(|&(_, s)| s.count >= report.min_count && kept(s.df))
+        .map(|(&word, s)| DfRow { word, count: s.count, df: s.df })
         .collect();
     let by_count =
         |a: &DfRow<'_>, b: &DfRow<'_>| b.count.cmp(&a.count).then_with(|| a.word.as_bytes().cmp(b.word.as_bytes()));
@@ -270,4 +308,27 @@ fn corpus(
         Format::Jsonl => json::lines(out, &rows, outcome)?,
     }
     out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn cells_sort_as_document_then_key_then_term_bytes() {
+        // Terms that share 8-byte prefixes, are prefixes of each other, or
+        // hold NULs and bytes past ASCII; few documents and counts, so ties
+        // reach every part of the order.
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let parts = ["", "a", "\0", "é", "abcdefgh", "abcdefg", "z"];
+        let terms: Vec<String> =
+            (0..3_000).map(|_| (0..rng.random_range(1..4)).map(|_| parts[rng.random_range(0..7)]).collect()).collect();
+        let mut cells: Vec<Cell<'_>> =
+            terms.iter().map(|t| Cell::new(rng.random_range(0..4), t, rng.random_range(1..4))).collect();
+        let mut want: Vec<(u64, u64, &str)> = cells.iter().map(|c| (c.doc, !c.count, c.term)).collect();
+        want.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.as_bytes().cmp(b.2.as_bytes())));
+        sort_cells(&mut cells, |c| !c.count);
+        assert_eq!(cells.iter().map(|c| (c.doc, !c.count, c.term)).collect::<Vec<_>>(), want);
+    }
 }
