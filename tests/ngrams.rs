@@ -219,6 +219,9 @@ fn corpus() -> impl Strategy<Value = Vec<String>> {
         "!",
         "?\"",
         "don't",
+        // Decomposed, and a compatibility form: normalization changes them.
+        "e\u{301}cole",
+        "ﬁn",
     ]);
     let doc = prop::collection::vec(word, 0..60).prop_map(|w| w.join(" "));
     prop::collection::vec(doc, 1..4)
@@ -270,14 +273,16 @@ proptest! {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
-    /// Words with a filter that keeps tokens as they are take the words'
-    /// own fast path (short tokens counted by their bytes): stopwords of
-    /// up to 8 bytes and longer ones, and lengths.
+    /// Words with a filter take the words' own fast path (short tokens
+    /// counted by their bytes): stopwords of up to 8 bytes and longer
+    /// ones, lengths, normalization.
     #[test]
     fn filtered_words_match_the_reference_at_every_chunk_size(
         docs in corpus(),
         stopwords in prop::sample::subsequence(vec!["the", "a", "été", "longword", "δρόμος", "don't", "x"], 0..5),
         lengths in prop::option::of((1usize..4, 3usize..9)),
+        form in prop::sample::select(vec![None, Some(Form::Nfc), Some(Form::Nfkc)]),
+        strip in any::<bool>(),
         inner in any::<bool>(),
         chunk in prop::sample::select(vec![1usize, 2, 5, 16, 1 << 20]),
         threads in 1usize..4,
@@ -287,6 +292,8 @@ proptest! {
         if let Some((min, max)) = lengths {
             (filter.min_chars, filter.max_chars) = (min, Some(max));
         }
+        (filter.form, filter.strip_accents) = (form, strip);
+        filter.normalize_stopwords();
         let grams = Grams::default();
         let keys = Keys { filter: Some(Arc::new(filter.clone())), ..Keys::words(tokenizer.clone(), KeyHash::Xxh3) };
         let refs: Vec<&str> = docs.iter().map(String::as_str).collect();

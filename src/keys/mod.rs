@@ -290,7 +290,7 @@ impl Keys {
                 sink.key(hash.hash(&key), &key)
             });
         }
-        if !self.grams.words_only() || self.filter.as_ref().is_some_and(|f| f.changes_text()) {
+        if !self.grams.words_only() {
             return self.feed_filtered(text, context, scratch, &mut |hash, key| sink.key(hash, key));
         }
         match &self.filter {
@@ -308,19 +308,32 @@ impl Keys {
         self.tokenizer.for_each_token(text, scratch, |key| sink.token(hash, key));
     }
 
-    /// [`Keys::feed_words`] with a filter that keeps tokens as they are
-    /// (stopwords, lengths): as fast, less the tokens left out.
+    /// [`Keys::feed_words`] with a filter: as fast, less the tokens left
+    /// out (only tokens past ASCII are normalized).
     #[inline(never)]
     fn feed_kept_words<S: KeySink + ?Sized>(&self, text: &str, filter: &Filter, scratch: &mut Vec<u8>, sink: &mut S) {
         let hash = self.hash;
+        if !filter.changes_text() {
+            return self.tokenizer.for_each_token(text, scratch, |key| {
+                if filter.keeps(key) {
+                    sink.token(hash, key)
+                }
+            });
+        }
+        let mut composed = String::new();
         self.tokenizer.for_each_token(text, scratch, |key| {
+            let key = match key.is_ascii() {
+                true => key,
+                // Tokens are UTF-8 (lowercased from a &str).
+                false => filter.normalized(std::str::from_utf8(key).unwrap_or_default(), &mut composed).as_bytes(),
+            };
             if filter.keeps(key) {
                 sink.token(hash, key)
             }
         });
     }
 
-    /// [`Keys::feed`] with n-grams, or a filter that changes tokens.
+    /// [`Keys::feed`] with n-grams.
     #[inline(never)]
     fn feed_filtered(&self, text: &str, context: &str, scratch: &mut Vec<u8>, sink: &mut dyn FnMut(u64, &[u8])) {
         let mut grams = Window::new(self.grams);
