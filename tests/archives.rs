@@ -224,7 +224,10 @@ mod cli {
         let has = |w: &str| rows.iter().any(|(r, _)| r == w);
         assert!(has("fine") && has("delta") && has("epsilon") && has("zeta"), "{rows:?}");
         let line = |input: String, why: &str| err.iter().any(|l| l.starts_with(&input) && l.contains(why));
-        assert!(line(format!("gpucount: {}: ", corrupt.display()), "gzip: corrupt"), "{err:?}");
+        // The deflate backend words it: zlib-rs may find the damage as a
+        // stream that ends too soon.
+        let gzip_damage = |why| line(format!("gpucount: {}: ", corrupt.display()), why);
+        assert!(gzip_damage("gzip: corrupt") || gzip_damage("gzip: incomplete deflate stream"), "{err:?}");
         assert!(line(format!("gpucount: {}: ", trailing.display()), "gzip: trailing bytes"), "{err:?}");
         assert!(line(format!("gpucount: {}:b.txt: ", truncated.display()), "tar truncated"), "{err:?}");
         assert!(line(format!("gpucount: {}:bad.txt: ", zip.display()), "corrupt"), "{err:?}");
