@@ -104,13 +104,13 @@ pub enum Form {
     Nfkc,
 }
 
-/// Which tokens become keys, and how they are normalized first.
 /// Stopwords as a set that every token is looked up in: foldhash, whose
 /// lookups of short words cost a fraction of the standard library's SipHash
 /// (no defence against chosen collisions is needed: the set is fixed
 /// before the text is read).
 pub type Stopwords = HashSet<Vec<u8>, foldhash::fast::FixedState>;
 
+/// Which tokens become keys, and how they are normalized first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Filter {
     /// Tokens left out, normalized as tokens are (see [`Filter::normalized`]).
@@ -194,6 +194,17 @@ impl Filter {
             out.extend(token.nfc());
         }
         out
+    }
+
+    /// A token's bytes under the normalization options: itself unless
+    /// they change it (only tokens past ASCII can change), else written to `out`.
+    #[inline]
+    fn normalized_token<'a>(&self, token: &'a [u8], out: &'a mut String) -> &'a [u8] {
+        if !self.changes_text() || token.is_ascii() {
+            return token;
+        }
+        // Tokens are UTF-8 (lowercased from a &str).
+        self.normalized(std::str::from_utf8(token).unwrap_or_default(), out).as_bytes()
     }
 
     #[inline]
@@ -313,27 +324,16 @@ impl Keys {
     #[inline(never)]
     fn feed_kept_words<S: KeySink + ?Sized>(&self, text: &str, filter: &Filter, scratch: &mut Vec<u8>, sink: &mut S) {
         let hash = self.hash;
-        if !filter.changes_text() {
-            return self.tokenizer.for_each_token(text, scratch, |key| {
-                if filter.keeps(key) {
-                    sink.token(hash, key)
-                }
-            });
-        }
         let mut composed = String::new();
         self.tokenizer.for_each_token(text, scratch, |key| {
-            let key = match key.is_ascii() {
-                true => key,
-                // Tokens are UTF-8 (lowercased from a &str).
-                false => filter.normalized(std::str::from_utf8(key).unwrap_or_default(), &mut composed).as_bytes(),
-            };
+            let key = filter.normalized_token(key, &mut composed);
             if filter.keeps(key) {
                 sink.token(hash, key)
             }
         });
     }
 
-    /// [`Keys::feed`] with n-grams.
+    /// [`Keys::feed`] with n-grams, or per document.
     #[inline(never)]
     fn feed_filtered(&self, text: &str, context: &str, scratch: &mut Vec<u8>, sink: &mut dyn FnMut(u64, &[u8])) {
         let mut grams = Window::new(self.grams);
@@ -356,9 +356,8 @@ impl Keys {
         self.tokenizer.for_each_spanned(text, scratch, &mut |start, end, token| {
             let broken = line && has_line_break(&text[last_end..start]);
             last_end = end;
-            let token = match self.filter.as_ref().filter(|fl| fl.changes_text() && !token.is_ascii()) {
-                // Tokens are UTF-8 (lowercased from a &str).
-                Some(fl) => fl.normalized(std::str::from_utf8(token).unwrap_or_default(), &mut composed).as_bytes(),
+            let token = match &self.filter {
+                Some(fl) => fl.normalized_token(token, &mut composed),
                 None => token,
             };
             if self.filter.as_ref().is_none_or(|fl| fl.keeps(token)) {
