@@ -79,15 +79,12 @@ pub fn decide_streamed(
     limit: u64,
 ) -> std::io::Result<Option<&'static Encoding>> {
     let block = read_block(chunk_bytes);
-    let (mut block_buf, mut window, mut read) = (vec![0u8; block], Vec::new(), 0u64);
+    let (mut buf, mut window, mut read) = (Vec::with_capacity(block), Vec::new(), 0u64);
     loop {
-        let filled = reader::fill(r, &mut block_buf);
-        if let Some(e) = filled.error {
-            return Err(e);
-        }
-        let (buf, last) = (&block_buf[..filled.len], filled.eof);
+        buf.clear();
+        let last = reader::fill(r, &mut buf, block)?;
         if read == 0
-            && let Some((enc, _)) = Encoding::for_bom(buf)
+            && let Some((enc, _)) = Encoding::for_bom(&buf)
         {
             return Ok(Some(enc));
         }
@@ -100,7 +97,7 @@ pub fn decide_streamed(
                 None => continue,
             }
         } else {
-            window.extend_from_slice(buf);
+            window.extend_from_slice(&buf);
         }
         if window.len() >= WINDOW || last {
             return Ok(Some(decide(&window, last)));

@@ -111,23 +111,20 @@ pub fn read_document(
 ) -> DocRead {
     let mut report = DocRead::default();
     let block = read_block(opts.chunk_bytes);
-    // Zeroed once and read into again and again: a reader that asks for
-    // initialized bytes then costs no `memset` per block.
-    let mut block_buf = vec![0u8; block];
-    let first = fill(&mut reader, &mut block_buf);
+    let mut buf = Vec::with_capacity(block);
     // An error in the first block still leaves the bytes before it to count.
-    if first.len == 0
-        && let Some(e) = first.error
-    {
-        report.problem = Some(e.to_string());
-        report.stopped = true;
-        return report;
-    }
-    let (mut eof, mut failed, mut len) = (first.eof, first.error, first.len);
-    let buf = &block_buf[..len];
+    let (mut eof, mut failed) = match fill(&mut reader, &mut buf, block) {
+        Ok(eof) => (eof, None),
+        Err(e) if buf.is_empty() => {
+            report.problem = Some(e.to_string());
+            report.stopped = true;
+            return report;
+        }
+        Err(e) => (true, Some(e)),
+    };
     if doc.walked
         && !opts.binary
-        && let Some(kind) = binary_kind(buf)
+        && let Some(kind) = binary_kind(&buf)
     {
         report.binary = Some(kind);
         return report;
@@ -139,11 +136,10 @@ pub fn read_document(
     let declared = match (served.part, opts.encoding) {
         (Some(part), _) => Some(part.encoding),
         (None, EncodingChoice::Fixed(enc)) => Some(enc),
-        (None, EncodingChoice::Auto) => Encoding::for_bom(buf).map(|(enc, _)| enc).or(served.charset),
+        (None, EncodingChoice::Auto) => Encoding::for_bom(&buf).map(|(enc, _)| enc).or(served.charset),
     };
-    if served.part.is_none() && opts.html.applies(&doc.name, served.content_type, buf) {
-        block_buf.truncate(len);
-        read_html(reader, block_buf, eof, failed, declared, opts, &mut chunker, &mut report);
+    if served.part.is_none() && opts.html.applies(&doc.name, served.content_type, &buf) {
+        read_html(reader, buf, eof, failed, declared, opts, &mut chunker, &mut report);
         chunker.finish();
         return report;
     }
@@ -156,8 +152,8 @@ pub fn read_document(
     };
     let mut offset = base;
     loop {
-        state.feed(&block_buf[..len], offset, eof, &mut chunker);
-        offset += len as u64;
+        state.feed(&buf, offset, eof, &mut chunker);
+        offset += buf.len() as u64;
         report.bytes = offset - base;
         chunker.flush_full();
         if chunker.stopped {
@@ -176,8 +172,11 @@ pub fn read_document(
         if eof {
             break;
         }
-        let next = fill(&mut reader, &mut block_buf);
-        (len, eof, failed) = (next.len, next.eof, next.error);
+        buf.clear();
+        match fill(&mut reader, &mut buf, block) {
+            Ok(e) => eof = e,
+            Err(e) => (eof, failed) = (true, Some(e)),
+        }
     }
     if let Some(e) = failed {
         report.problem = Some(read_error(offset, &e));
@@ -304,26 +303,15 @@ impl State {
     }
 }
 
-/// What [`fill`] read.
-pub(super) struct Filled {
-    /// Bytes read into the start of the buffer.
-    pub len: usize,
-    /// Nothing follows: the input ended, or reading failed.
-    pub eof: bool,
-    /// Why reading failed after `len` bytes.
-    pub error: Option<io::Error>,
-}
-
-/// Reads until `buf` is full or the input ends.
-pub(super) fn fill(r: &mut dyn Read, buf: &mut [u8]) -> Filled {
-    let mut len = 0;
-    while len < buf.len() {
-        match r.read(&mut buf[len..]) {
-            Ok(0) => return Filled { len, eof: true, error: None },
-            Ok(n) => len += n,
+/// Reads until `buf` holds `want` bytes or the input ends; true at end of input.
+pub(super) fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
+    while buf.len() < want {
+        match r.take((want - buf.len()) as u64).read_to_end(buf) {
+            Ok(0) => return Ok(true),
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Filled { len, eof: true, error: Some(e) },
+            Err(e) => return Err(e),
         }
     }
-    Filled { len, eof: false, error: None }
+    Ok(false)
 }
