@@ -162,6 +162,12 @@ fn unicode_normalization_and_accents_by_hand() {
     f.strip_accents = true;
     f.normalize_stopwords();
     assert_eq!(count(&["Été etait ete reste"], &options(words, Some(f), 1 << 20, 1)), expect(&[("reste", 1)]));
+    // A combining mark alone is a token that stripping accents empties:
+    // no word, and no gap between the words around it.
+    let marks = "a \u{301} b \u{301}";
+    assert_eq!(count(&[marks], &options(words, with(None, true), 1 << 20, 1)), expect(&[("a", 1), ("b", 1)]));
+    let bigrams = Grams { min: 2, max: 2, within: Within::Document };
+    assert_eq!(count(&[marks], &options(bigrams, with(None, true), 1 << 20, 1)), expect(&[("a b", 1)]));
 }
 
 #[test]
@@ -219,9 +225,11 @@ fn corpus() -> impl Strategy<Value = Vec<String>> {
         "!",
         "?\"",
         "don't",
-        // Decomposed, and a compatibility form: normalization changes them.
+        // Decomposed, and a compatibility form: normalization changes them;
+        // a combining mark alone, which stripping accents empties.
         "e\u{301}cole",
         "ﬁn",
+        "\u{301}",
     ]);
     let doc = prop::collection::vec(word, 0..60).prop_map(|w| w.join(" "));
     prop::collection::vec(doc, 1..4)

@@ -40,7 +40,11 @@ pub fn count_keys(docs: &[&str], keys: &Keys) -> BTreeMap<String, u64> {
                 .filter(|t| {
                     let Some(f) = &keys.filter else { return true };
                     let n = t.chars().count();
-                    n >= f.min_chars && f.max_chars.is_none_or(|m| n <= m) && !f.stopwords.contains(t.as_bytes())
+                    // A token that normalization empties is no token.
+                    n > 0
+                        && n >= f.min_chars
+                        && f.max_chars.is_none_or(|m| n <= m)
+                        && !f.stopwords.contains(t.as_bytes())
                 })
                 .collect();
             for n in keys.grams.min..=keys.grams.max {

@@ -209,6 +209,10 @@ impl Filter {
 
     #[inline]
     fn keeps(&self, token: &[u8]) -> bool {
+        // Stripping accents empties a token of combining marks alone: no word.
+        if token.is_empty() {
+            return false;
+        }
         if self.min_chars > 1 || self.max_chars.is_some() {
             // Tokens are UTF-8: count the bytes that start a character.
             let chars = token.iter().filter(|&&b| (b as i8) >= -0x40).count();
