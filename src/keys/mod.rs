@@ -18,7 +18,7 @@ use crate::decode::Chunk;
 use crate::hash::KeyHash;
 use crate::sentences::Splitter;
 use crate::table::CountTable;
-use crate::tokenize::Tokenizer;
+use crate::tokenize::{Token, Tokenizer};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
@@ -32,6 +32,14 @@ pub trait KeySink {
     #[inline(always)]
     fn token(&mut self, hash: KeyHash, key: &[u8]) {
         self.key(hash.hash(key), key);
+    }
+
+    /// [`KeySink::token`] of a token of 1 to 8 bytes given as a
+    /// little-endian word (zero beyond its `len` bytes).
+    #[inline(always)]
+    fn short_token(&mut self, hash: KeyHash, word: u64, len: usize) {
+        let bytes = word.to_le_bytes();
+        self.token(hash, &bytes[..len]);
     }
 }
 
@@ -320,7 +328,10 @@ impl Keys {
     #[inline(never)]
     fn feed_words<S: KeySink + ?Sized>(&self, text: &str, scratch: &mut Vec<u8>, sink: &mut S) {
         let hash = self.hash;
-        self.tokenizer.for_each_token(text, scratch, |key| sink.token(hash, key));
+        self.tokenizer.for_each_token_word(text, scratch, |token| match token {
+            Token::Word(word, len) => sink.short_token(hash, word, len),
+            Token::Bytes(key) => sink.token(hash, key),
+        });
     }
 
     /// [`Keys::feed_words`] with a filter: as fast, less the tokens left

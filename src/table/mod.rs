@@ -403,14 +403,15 @@ const LOOKAHEAD: usize = 8;
 /// memory requests busy while it tokenizes the next words.
 const DEPTH: usize = 16;
 
-/// Tables of up to this many slots (2 MiB) are fed directly: their
-/// frequent words stay in a core's caches, where the queue costs more than
-/// the misses it hides (criterion: 23 ms direct against 41 ms queued for a
-/// 50K-word vocabulary, a 2 MiB table; 155 ms against 110 ms for 1M words;
-/// les-miserables x10 `--tokenizer whitespace`, 50K words, 15 interleaved
-/// runs: median 0.252 s direct against 0.261 s queued on one thread, 0.139
-/// s against 0.153 s on two).
-const CACHED_SLOTS: usize = (2 << 20) / std::mem::size_of::<Entry>();
+/// Tables of up to this many slots (512 KiB) are fed directly: their
+/// frequent words stay in a core's L2 cache beside the short tokens' table
+/// (512 KiB), where the queue costs more than the misses it hides. Only
+/// tokens longer than [`SHORT`](short::SHORT) bytes reach a table while the
+/// short table takes the others, and they miss a larger one: les-miserables
+/// x10 `--tokenizer whitespace` (22K distinct long tokens, a 1 MiB table),
+/// 21 interleaved runs on 2 cores: median 110 ms queued against 117 ms
+/// direct (with 2 MiB here, as before short tokens came as words).
+const CACHED_SLOTS: usize = (512 << 10) / std::mem::size_of::<Entry>();
 
 /// Tokens this long or shorter wait in the queue (longer ones are added at once).
 const QUEUED: usize = 23;
@@ -489,6 +490,16 @@ impl crate::keys::KeySink for Prefetched {
             self.short.add(hash, key, &mut self.table);
         } else {
             self.key(hash.hash(key), key);
+        }
+    }
+
+    #[inline(always)]
+    fn short_token(&mut self, hash: crate::hash::KeyHash, word: u64, len: usize) {
+        if self.short.takes_any() {
+            self.short.add_word(hash, word, len as u32, &mut self.table);
+        } else {
+            let bytes = word.to_le_bytes();
+            self.key(hash.hash(&bytes[..len]), &bytes[..len]);
         }
     }
 
@@ -727,6 +738,35 @@ mod tests {
             adds.iter().for_each(|(h, k, c)| reused.add(*h, k, *c));
             check(&reused, "cleared and refilled");
         }
+    }
+
+    /// Short tokens given as words ([`KeySink::short_token`]) count as the
+    /// same tokens given as bytes, while the short table takes them and
+    /// while it is bypassed (mostly distinct tokens), under a weak hash.
+    #[test]
+    fn short_tokens_given_as_words_count_as_their_bytes() {
+        use crate::keys::KeySink;
+        let hash = crate::KeyHash::WeakForTesting { bits: 10 };
+        let tokens: Vec<Vec<u8>> =
+            (0..60_000u32).map(|i| format!("{:x}", if i < 30_000 { i } else { i % 50 }).into_bytes()).collect();
+        let (mut words, mut bytes) = (Prefetched::default(), Prefetched::default());
+        let mut bypassed = false;
+        for (i, t) in tokens.iter().enumerate() {
+            words.short_token(hash, crate::bytes::word_le(t), t.len());
+            bytes.token(hash, t);
+            bypassed |= !words.short.takes_any();
+            if i == 45_000 {
+                words.end_chunk();
+                bytes.end_chunk();
+            }
+        }
+        assert!(bypassed, "30,000 distinct tokens bypass the short table");
+        let mut want = std::collections::BTreeMap::<Vec<u8>, u64>::new();
+        tokens.iter().for_each(|t| *want.entry(t.clone()).or_default() += 1);
+        let (words, bytes) = (words.into_table(), bytes.into_table());
+        assert_eq!(contents(&words), want);
+        assert_eq!(contents(&bytes), want);
+        assert_eq!((words.total(), words.collisions()), (bytes.total(), bytes.collisions()));
     }
 
     #[test]

@@ -86,16 +86,28 @@ impl ShortCounts {
         (1..=SHORT).contains(&token.len()) && !self.bypass
     }
 
+    /// Whether [`ShortCounts::add_word`] takes tokens now.
+    #[inline(always)]
+    pub fn takes_any(&self) -> bool {
+        !self.bypass
+    }
+
     /// Counts one `token` (one [`ShortCounts::takes`]) keyed by `hash`;
     /// when full, drains into `table` first.
     #[inline(always)]
     pub fn add(&mut self, hash: KeyHash, token: &[u8], table: &mut CountTable) {
         debug_assert!((1..=SHORT).contains(&token.len()), "a token ShortCounts::takes");
+        self.add_word(hash, word_le(token), token.len() as u32, table);
+    }
+
+    /// [`ShortCounts::add`] of the token whose bytes are `word` (little-endian,
+    /// zero beyond its `len` bytes).
+    #[inline(always)]
+    pub fn add_word(&mut self, hash: KeyHash, word: u64, len: u32, table: &mut CountTable) {
         if self.tokens >= self.max_tokens || hash != self.hash || self.slots.is_empty() {
             self.make_room(hash, table);
         }
         self.tokens += 1;
-        let (word, len) = (word_le(token), token.len() as u32);
         let mask = self.slots.len() - 1;
         let mut i = (word.wrapping_add(len as u64).wrapping_mul(MIX) >> self.shift) as usize;
         loop {

@@ -148,6 +148,25 @@ fn lower_into(token: &str, ascii: bool, out: &mut Vec<u8>) {
     }
 }
 
+/// A normalized token: up to 8 ASCII bytes as a little-endian word (zero
+/// beyond its length), or its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Token<'a> {
+    Word(u64, usize),
+    Bytes(&'a [u8]),
+}
+
+/// The ASCII capitals of the 8 ASCII bytes of `w` lowercased: per byte,
+/// bit 7 set by adding 0x80 - b'A' when the byte is b'A' or more, and by
+/// adding 0x80 - b'Z' - 1 when it is past b'Z'; no carry crosses a byte.
+/// A capital gains 0x20.
+#[inline(always)]
+fn lower_ascii_word(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let upper = (w + ONES * (0x80 - b'A' as u64)) & !(w + ONES * (0x80 - b'Z' as u64 - 1)) & (ONES * 0x80);
+    w | upper >> 2
+}
+
 /// Appends an ASCII token of at most 16 bytes lowercased: read as two
 /// little-endian words with fixed-size loads, lowercased 8 bytes at a
 /// time, stored as 16 bytes and cut back, so no call to `memcpy`, no loop
@@ -162,17 +181,9 @@ fn lower_short_ascii(token: &[u8], out: &mut Vec<u8>) {
     } else {
         (crate::bytes::word_le(token), 0)
     };
-    // Per byte (all below 0x80): bit 7 set by adding 0x80 - b'A' when the
-    // byte is b'A' or more, and by adding 0x80 - b'Z' - 1 when it is past
-    // b'Z'; no carry crosses a byte. A capital gains 0x20.
-    let lower = |w: u64| {
-        const ONES: u64 = 0x0101_0101_0101_0101;
-        let upper = (w + ONES * (0x80 - b'A' as u64)) & !(w + ONES * (0x80 - b'Z' as u64 - 1)) & (ONES * 0x80);
-        w | upper >> 2
-    };
     let at = out.len();
-    out.extend_from_slice(&lower(lo).to_le_bytes());
-    out.extend_from_slice(&lower(hi).to_le_bytes());
+    out.extend_from_slice(&lower_ascii_word(lo).to_le_bytes());
+    out.extend_from_slice(&lower_ascii_word(hi).to_le_bytes());
     out.truncate(at + n);
 }
 
@@ -249,6 +260,32 @@ impl Tokenizer {
         // One call site for `f`: with two, the inlined hash and table
         // lookup are duplicated or not inlined at all (5% slower).
         self.for_each_raw(text, |token, shape| f(self.normalized(token, shape, scratch)));
+    }
+
+    /// [`Tokenizer::for_each_token`], with each normalized token of 1 to 8
+    /// ASCII bytes given as a word ([`Token::Word`]): read with one load
+    /// from `text` and lowercased in place, so no branch on its length and
+    /// no copy.
+    #[inline(always)]
+    pub fn for_each_token_word(&self, text: &str, scratch: &mut Vec<u8>, mut f: impl FnMut(Token<'_>)) {
+        if let Mode::Pattern(pattern) = &self.mode {
+            return self.for_each_match(pattern, text, scratch, &mut |_, token| f(Token::Bytes(token)));
+        }
+        let (base, bytes) = (text.as_ptr() as usize, text.as_bytes());
+        let keep_case = self.keep_case;
+        self.for_each_raw(text, |token, shape| {
+            let n = token.len();
+            if shape.ascii && n <= 8 {
+                let at = token.as_ptr() as usize - base;
+                let word = match bytes.get(at..at + 8) {
+                    Some(w) => u64::from_le_bytes(w.try_into().expect("8 bytes")) & (u64::MAX >> (64 - 8 * n)),
+                    None => crate::bytes::word_le(token.as_bytes()),
+                };
+                f(Token::Word(if keep_case { word } else { lower_ascii_word(word) }, n))
+            } else {
+                f(Token::Bytes(self.normalized(token, shape, scratch)))
+            }
+        });
     }
 
     /// Calls `f(start, end, token)` with the normalized bytes of every token

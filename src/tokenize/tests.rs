@@ -1,10 +1,55 @@
 use super::*;
 
+/// The tokens of `text`, checked to be the same (with the same shapes)
+/// whether short ASCII tokens come as words or as bytes.
 fn toks(mode: Mode, keep_case: bool, text: &str) -> Vec<String> {
     let t = Tokenizer { mode, keep_case, ..Tokenizer::default() };
     let mut out = Vec::new();
     t.for_each_token(text, &mut Vec::new(), |b| out.push(String::from_utf8(b.to_vec()).unwrap()));
+    assert_eq!(as_words(&t, text), out, "{text:?}");
     out
+}
+
+/// The tokens of [`Tokenizer::for_each_token_word`], each word checked to
+/// hold 1 to 8 ASCII bytes and zeros beyond them.
+fn as_words(t: &Tokenizer, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    t.for_each_token_word(text, &mut Vec::new(), |token| {
+        out.push(match token {
+            Token::Word(word, len) => {
+                let bytes = word.to_le_bytes();
+                assert!((1..=8).contains(&len) && bytes[len..].iter().all(|&b| b == 0), "{word:#x} of {len}");
+                assert!(bytes[..len].is_ascii());
+                String::from_utf8(bytes[..len].to_vec()).unwrap()
+            }
+            Token::Bytes(b) => String::from_utf8(b.to_vec()).unwrap(),
+        })
+    });
+    out
+}
+
+/// Words read with one 8-byte load, or byte by byte within 8 bytes of the
+/// text's end, are the same tokens as bytes: every length, case, mode and
+/// distance from the end.
+#[test]
+fn tokens_as_words_are_the_tokens_as_bytes_up_to_the_last_byte() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    let pieces = ["a", "Z", "q", "M", "7", " ", " ", "\n", ",", "'", "-", "_", "\0", "é", "É", "中", "\u{301}", "Σ"];
+    for _ in 0..300 {
+        let text: String = (0..rng.random_range(0..40)).map(|_| pieces[rng.random_range(0..pieces.len())]).collect();
+        for end in (0..=text.len()).filter(|&e| text.is_char_boundary(e)) {
+            for mode in [Mode::Words, Mode::Whitespace] {
+                for keep_case in [false, true] {
+                    toks(mode.clone(), keep_case, &text[..end]);
+                }
+            }
+            let joined = Tokenizer { inner_punctuation: true, ..Tokenizer::default() };
+            let mut want = Vec::new();
+            joined.for_each_token(&text[..end], &mut Vec::new(), |b| want.push(String::from_utf8(b.to_vec()).unwrap()));
+            assert_eq!(as_words(&joined, &text[..end]), want);
+        }
+    }
 }
 
 fn words(text: &str) -> Vec<String> {
