@@ -1,5 +1,6 @@
 //! Criterion benchmarks on generated text (fixed seed): tokenizer throughput
-//! per mode on ASCII-heavy and non-ASCII text, CPU counting, GPU counting and
+//! per mode on ASCII-heavy and non-ASCII text (tokens as bytes, and short
+//! ASCII ones as words), CPU counting, GPU counting and
 //! the whole pipeline. Each benchmark checks its answer inside the timed loop.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -7,7 +8,7 @@ use gpucount::count::{BackendChoice, BackendConfig};
 use gpucount::sample::ZipfText;
 use gpucount::source::Operand;
 use gpucount::table::Prefetched;
-use gpucount::tokenize::{Mode, SKLEARN_TOKEN_PATTERN, TokenPattern, Tokenizer};
+use gpucount::tokenize::{Mode, SKLEARN_TOKEN_PATTERN, Token, TokenPattern, Tokenizer};
 use gpucount::{CountTable, Keys, Options, TokenBatch};
 
 /// About 8 MB of Zipf text, and the same words in Greek letters.
@@ -45,12 +46,29 @@ fn tokenizers(c: &mut Criterion) {
             let t = Tokenizer { mode, ..Tokenizer::default() };
             let expected = gpucount::count::naive::count(text, &t).values().sum::<u64>() as usize;
             g.throughput(Throughput::Bytes(text.len() as u64));
-            g.bench_with_input(BenchmarkId::new(label, name), text, |b, text| {
+            g.bench_with_input(BenchmarkId::new(&label, name), text, |b, text| {
                 let mut scratch = Vec::new();
                 b.iter(|| {
                     let mut n = 0;
                     t.for_each_token(text, &mut scratch, |_| n += 1);
                     assert_eq!(n, expected);
+                })
+            });
+            // As the CPU worker takes them: short ASCII tokens as words,
+            // checked by the sum of their lengths.
+            let bytes = gpucount::count::naive::count(text, &t).iter().map(|(w, n)| w.len() as u64 * n).sum::<u64>();
+            g.bench_with_input(BenchmarkId::new(format!("{label}, as words"), name), text, |b, text| {
+                let mut scratch = Vec::new();
+                b.iter(|| {
+                    let (mut n, mut len) = (0, 0);
+                    t.for_each_token_word(text, &mut scratch, |token| {
+                        n += 1;
+                        len += match token {
+                            Token::Word(_, l) => l as u64,
+                            Token::Bytes(b) => b.len() as u64,
+                        };
+                    });
+                    assert_eq!((n, len), (expected, bytes));
                 })
             });
         }
