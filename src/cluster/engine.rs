@@ -22,12 +22,6 @@ use timely::dataflow::operators::{Input, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
 use timely::worker::Worker;
 
-/// How long a rank whose engine failed keeps its connections open before it
-/// returns the failure (and exits): a peer that died is then seen by every
-/// survivor, not hidden behind a survivor's own exit ("lost the connection
-/// to rank 1" when rank 2 died; seen in a loaded test run).
-const LINGER: Duration = Duration::from_millis(500);
-
 /// One message of a round: the bytes, and who sent them to whom.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Msg {
@@ -139,7 +133,7 @@ where
                 let _ = tx.send(result);
             }
         })?;
-    // Wait for the result, or for the engine to fail (then linger): a panicked peer
+    // Wait for the result, or for the engine to fail: a panicked peer
     // connection leaves the worker to panic too, sometimes only later.
     let result = loop {
         match rx.recv_timeout(Duration::from_millis(50)) {
@@ -147,7 +141,6 @@ where
             Err(mpsc::RecvTimeoutError::Timeout) if !super::failure::failed() => {}
             Err(_) => {
                 std::mem::forget(guards);
-                std::thread::sleep(LINGER);
                 return Err(super::failure::cause());
             }
         }
