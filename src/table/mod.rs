@@ -405,9 +405,10 @@ const DEPTH: usize = 16;
 
 /// Tables of up to this many slots (512 KiB) are fed directly: their
 /// frequent words stay in a core's L2 cache beside the short tokens' table
-/// (512 KiB), where the queue costs more than the misses it hides. Only
-/// tokens longer than [`SHORT`](short::SHORT) bytes reach a table while the
-/// short table takes the others, and they miss a larger one: les-miserables
+/// (512 KiB), where the queue costs more than the misses it hides. While
+/// the short table takes the tokens of up to [`SHORT`](short::SHORT)
+/// bytes, only longer ones reach a worker's table (and n-grams and
+/// per-document keys), and they miss a larger one: les-miserables
 /// x10 `--tokenizer whitespace` (22K distinct long tokens, a 1 MiB table),
 /// 21 interleaved runs on 2 cores: median 110 ms queued against 117 ms
 /// direct (with 2 MiB here, as before short tokens came as words).
@@ -425,7 +426,8 @@ struct Queued {
 }
 
 /// A CPU worker's [`CountTable`], fed two ways. Tokens given with their key
-/// function ([`KeySink::token`](crate::keys::KeySink::token)) that are
+/// function ([`KeySink::token`](crate::keys::KeySink::token), or as words
+/// by [`KeySink::short_token`](crate::keys::KeySink::short_token)) that are
 /// short wait in a [`ShortCounts`], counted by their bytes. Other keys go
 /// through a short queue once the table outgrows a core's cache: each
 /// key's slot is prefetched when the key arrives and counted [`DEPTH`] keys

@@ -104,6 +104,8 @@ impl ShortCounts {
     /// zero beyond its `len` bytes).
     #[inline(always)]
     pub fn add_word(&mut self, hash: KeyHash, word: u64, len: u32, table: &mut CountTable) {
+        // A length of 0 would read as an empty slot, and bytes past it as another token.
+        debug_assert!((1..=SHORT as u32).contains(&len) && (len == 8 || word >> (8 * len) == 0), "{word:#x} of {len}");
         if self.tokens >= self.max_tokens || hash != self.hash || self.slots.is_empty() {
             self.make_room(hash, table);
         }

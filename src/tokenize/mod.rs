@@ -148,18 +148,19 @@ fn lower_into(token: &str, ascii: bool, out: &mut Vec<u8>) {
     }
 }
 
-/// A normalized token: up to 8 ASCII bytes as a little-endian word (zero
-/// beyond its length), or its bytes.
+/// A normalized token: 1 to 8 ASCII bytes as a little-endian word (zero
+/// beyond its length) and that length, or its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Token<'a> {
     Word(u64, usize),
     Bytes(&'a [u8]),
 }
 
-/// The ASCII capitals of the 8 ASCII bytes of `w` lowercased: per byte,
-/// bit 7 set by adding 0x80 - b'A' when the byte is b'A' or more, and by
-/// adding 0x80 - b'Z' - 1 when it is past b'Z'; no carry crosses a byte.
-/// A capital gains 0x20.
+/// `w` with its capitals `A` to `Z` lowercased; every byte of `w` must be
+/// below 0x80 (another would carry into the next). Per byte, bit 7 is set
+/// by adding 0x80 - b'A' when the byte is b'A' or more, and by adding
+/// 0x80 - b'Z' - 1 when it is past b'Z'; no carry crosses a byte. A
+/// capital gains 0x20.
 #[inline(always)]
 fn lower_ascii_word(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
@@ -263,9 +264,10 @@ impl Tokenizer {
     }
 
     /// [`Tokenizer::for_each_token`], with each normalized token of 1 to 8
-    /// ASCII bytes given as a word ([`Token::Word`]): read with one load
-    /// from `text` and lowercased in place, so no branch on its length and
-    /// no copy.
+    /// ASCII bytes given as a word ([`Token::Word`]): read with one 8-byte
+    /// load from `text` (byte by byte within 8 bytes of its end), masked to
+    /// its length and lowercased in the register, so no branch on its
+    /// length and no copy.
     #[inline(always)]
     pub fn for_each_token_word(&self, text: &str, scratch: &mut Vec<u8>, mut f: impl FnMut(Token<'_>)) {
         if let Mode::Pattern(pattern) = &self.mode {
