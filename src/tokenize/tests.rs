@@ -1,7 +1,7 @@
 use super::*;
 
-/// The tokens of `text`, checked to be the same (with the same shapes)
-/// whether short ASCII tokens come as words or as bytes.
+/// The tokens of `text`, checked to be the same whether short ASCII tokens
+/// come as words or as bytes.
 fn toks(mode: Mode, keep_case: bool, text: &str) -> Vec<String> {
     let t = Tokenizer { mode, keep_case, ..Tokenizer::default() };
     let mut out = Vec::new();
