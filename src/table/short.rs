@@ -83,7 +83,7 @@ impl ShortCounts {
     /// Whether [`ShortCounts::add`] takes `token` now.
     #[inline(always)]
     pub fn takes(&self, token: &[u8]) -> bool {
-        (1..=SHORT).contains(&token.len()) && !self.bypass
+        (1..=SHORT).contains(&token.len()) && self.takes_any()
     }
 
     /// Whether [`ShortCounts::add_word`] takes tokens now.
