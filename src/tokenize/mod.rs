@@ -399,21 +399,25 @@ fn joined(text: &str, f: &mut impl FnMut(&str, Shape)) {
 /// Finds maximal token runs (`WORDS`: word characters, else
 /// non-whitespace), in blocks of 64 bytes: a block's separators become a
 /// bit mask (SIMD compares for its ASCII bytes, [`non_ascii`] once per
-/// other character), and tokens are read off the mask with bit scans, so no
-/// branch depends on each byte. `f` gets each token and its [`Shape`].
+/// other character), its token starts and ends become two more, and tokens
+/// are read off them in pairs with bit scans, so no branch depends on each
+/// byte and none on whether a token is open. `f` gets each token and its
+/// [`Shape`].
 #[inline(always)]
 fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut impl FnMut(&str, Shape)) {
     let b = text.as_bytes();
     let n = b.len();
-    // The open token's start (NONE between tokens), and whether a block
-    // before this one gave it a non-ASCII byte.
+    // The start of a token still open at the end of the block before (NONE
+    // if none), and whether blocks before gave it a non-ASCII byte or an
+    // ASCII capital.
     const NONE: usize = usize::MAX;
-    let mut start = NONE;
-    // Whether blocks before this one gave the open token a non-ASCII byte, or an ASCII capital.
+    let mut open = NONE;
     let (mut wide, mut caps) = (false, false);
     // Continuation bytes of a character begun in the block before, and
     // whether that character separates.
     let mut carry = (0u32, false);
+    // 1 when the byte before this block belongs to a token.
+    let mut before = 0u64;
     let mut i = 0;
     while i < n {
         let block: [u8; 64] = match b.get(i..i + 64) {
@@ -429,32 +433,40 @@ fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut
         if high != 0 {
             sep = with_non_ascii(b, i, sep, high, &mut carry, &non_ascii);
         }
-        let mut pos = 0u32;
-        loop {
-            if start == NONE {
-                pos += (!sep >> pos).trailing_zeros();
-                if pos >= 64 {
-                    break;
-                }
-                (start, wide, caps) = (i + pos as usize, false, false);
-            } else {
-                let from = (start.max(i) - i) as u32;
-                pos += (sep >> pos).trailing_zeros();
-                if pos >= 64 {
-                    wide |= high >> from != 0;
-                    caps |= upper >> from != 0;
-                    break;
-                }
-                let within = (!0u64 << from) & ((1u64 << pos) - 1);
-                let shape = Shape { ascii: !wide && high & within == 0, upper: caps || upper & within != 0 };
-                f(&text[start..i + pos as usize], shape);
-                start = NONE;
+        let inside = !sep;
+        let follows = inside << 1 | before;
+        // Bit k: a token starts at byte k; a token ended just before byte k.
+        let (mut starts, mut ends) = (inside & !follows, !inside & follows);
+        before = inside >> 63;
+        if open != NONE {
+            if ends == 0 {
+                (wide, caps) = (wide || high != 0, caps || upper != 0);
+                i += 64;
+                continue;
             }
+            let within = (1u64 << ends.trailing_zeros()) - 1;
+            let shape = Shape { ascii: !wide && high & within == 0, upper: caps || upper & within != 0 };
+            f(&text[open..i + ends.trailing_zeros() as usize], shape);
+            ends &= ends - 1;
+            open = NONE;
+        }
+        // Every token that starts here and ends here: the k-th start with the k-th end.
+        while ends != 0 {
+            let (s, e) = (starts.trailing_zeros(), ends.trailing_zeros());
+            let within = (!0u64 << s) & ((1u64 << e) - 1);
+            let shape = Shape { ascii: high & within == 0, upper: upper & within != 0 };
+            f(&text[i + s as usize..i + e as usize], shape);
+            starts &= starts - 1;
+            ends &= ends - 1;
+        }
+        if starts != 0 {
+            let s = starts.trailing_zeros();
+            (open, wide, caps) = (i + s as usize, high >> s != 0, upper >> s != 0);
         }
         i += 64;
     }
-    if start != NONE {
-        f(&text[start..], Shape { ascii: !wide, upper: caps });
+    if open != NONE {
+        f(&text[open..], Shape { ascii: !wide, upper: caps });
     }
 }
 
