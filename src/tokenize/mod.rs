@@ -446,7 +446,7 @@ fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut
             }
             let within = (1u64 << ends.trailing_zeros()) - 1;
             let shape = Shape { ascii: !wide && high & within == 0, upper: caps || upper & within != 0 };
-            f(&text[open..i + ends.trailing_zeros() as usize], shape);
+            f(token_at(text, open, i + ends.trailing_zeros() as usize), shape);
             ends &= ends - 1;
             open = NONE;
         }
@@ -455,7 +455,7 @@ fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut
             let (s, e) = (starts.trailing_zeros(), ends.trailing_zeros());
             let within = (!0u64 << s) & ((1u64 << e) - 1);
             let shape = Shape { ascii: high & within == 0, upper: upper & within != 0 };
-            f(&text[i + s as usize..i + e as usize], shape);
+            f(token_at(text, i + s as usize, i + e as usize), shape);
             starts &= starts - 1;
             ends &= ends - 1;
         }
@@ -468,6 +468,19 @@ fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut
     if open != NONE {
         f(&text[open..], Shape { ascii: !wide, upper: caps });
     }
+}
+
+/// `text[start..end]` for a token [`scan`] found, without checking the
+/// ends: slicing checked was 13% of the scan's time (les x10, pinned).
+#[inline(always)]
+fn token_at(text: &str, start: usize, end: usize) -> &str {
+    debug_assert!(start <= end && text.is_char_boundary(start) && text.is_char_boundary(end));
+    // SAFETY: `start <= end <= text.len()` (the padding past the end
+    // separates), and both are character boundaries: a token's ends are
+    // where the separator class changes, and all bytes of a character get
+    // one class (ASCII bytes are characters, and `with_non_ascii` gives each
+    // other character's bytes, carried ones too, its class).
+    unsafe { text.get_unchecked(start..end) }
 }
 
 /// What the scan saw of a token's bytes.
