@@ -483,6 +483,15 @@ impl Prefetched {
         self.flush();
         self.table
     }
+
+    /// A short token given as a word while the short table is bypassed: as
+    /// the same token given as bytes. Out of line, so that the word path
+    /// stays small enough to be inlined into the tokenizer's loop.
+    #[inline(never)]
+    fn bypassed(&mut self, hash: crate::hash::KeyHash, word: u64, len: usize) {
+        use crate::keys::KeySink;
+        self.token(hash, &word.to_le_bytes()[..len]);
+    }
 }
 
 impl crate::keys::KeySink for Prefetched {
@@ -500,8 +509,7 @@ impl crate::keys::KeySink for Prefetched {
         if self.short.takes_any() {
             self.short.add_word(hash, word, len as u32, &mut self.table);
         } else {
-            // Bypassed: as the same token given as bytes.
-            self.token(hash, &word.to_le_bytes()[..len]);
+            self.bypassed(hash, word, len);
         }
     }
 

@@ -277,16 +277,17 @@ impl Tokenizer {
         let keep_case = self.keep_case;
         self.for_each_raw(text, |token, shape| {
             let n = token.len();
-            if shape.ascii && n <= 8 {
+            // One call of `f`, so that it is inlined.
+            f(if shape.ascii && n <= 8 {
                 let at = token.as_ptr() as usize - base;
                 let word = match bytes.get(at..at + 8) {
                     Some(w) => u64::from_le_bytes(w.try_into().expect("8 bytes")) & (u64::MAX >> (64 - 8 * n)),
                     None => crate::bytes::word_le(token.as_bytes()),
                 };
-                f(Token::Word(if keep_case { word } else { lower_ascii_word(word) }, n))
+                Token::Word(if keep_case { word } else { lower_ascii_word(word) }, n)
             } else {
-                f(Token::Bytes(self.normalized(token, shape, scratch)))
-            }
+                Token::Bytes(self.normalized(token, shape, scratch))
+            })
         });
     }
 
@@ -419,7 +420,8 @@ fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut
     // 1 when the byte before this block belongs to a token.
     let mut before = 0u64;
     let mut i = 0;
-    while i < n {
+    // A token still open at the end closes in one more block of padding.
+    while i < n || open != NONE {
         let block: [u8; 64] = match b.get(i..i + 64) {
             Some(full) => full.try_into().expect("64 bytes"),
             None => {
@@ -438,25 +440,26 @@ fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut
         // Bit k: a token starts at byte k; a token ended just before byte k.
         let (mut starts, mut ends) = (inside & !follows, !inside & follows);
         before = inside >> 63;
-        if open != NONE {
-            if ends == 0 {
-                (wide, caps) = (wide || high != 0, caps || upper != 0);
-                i += 64;
-                continue;
-            }
-            let within = (1u64 << ends.trailing_zeros()) - 1;
-            let shape = Shape { ascii: !wide && high & within == 0, upper: caps || upper & within != 0 };
-            f(token_at(text, open, i + ends.trailing_zeros() as usize), shape);
-            ends &= ends - 1;
-            open = NONE;
+        if open != NONE && ends == 0 {
+            (wide, caps) = (wide || high != 0, caps || upper != 0);
+            i += 64;
+            continue;
         }
-        // Every token that starts here and ends here: the k-th start with the k-th end.
+        // The k-th end closes the k-th token: the open one, then those
+        // that start here. One call of `f`, so that it is inlined.
         while ends != 0 {
-            let (s, e) = (starts.trailing_zeros(), ends.trailing_zeros());
-            let within = (!0u64 << s) & ((1u64 << e) - 1);
-            let shape = Shape { ascii: high & within == 0, upper: upper & within != 0 };
-            f(token_at(text, i + s as usize, i + e as usize), shape);
-            starts &= starts - 1;
+            let e = ends.trailing_zeros();
+            let (start, from, wide_before, caps_before) = if open != NONE {
+                (open, 0, wide, caps)
+            } else {
+                let s = starts.trailing_zeros();
+                starts &= starts - 1;
+                (i + s as usize, s, false, false)
+            };
+            open = NONE;
+            let within = (!0u64 << from) & ((1u64 << e) - 1);
+            let shape = Shape { ascii: !wide_before && high & within == 0, upper: caps_before || upper & within != 0 };
+            f(token_at(text, start, i + e as usize), shape);
             ends &= ends - 1;
         }
         if starts != 0 {
@@ -464,9 +467,6 @@ fn scan<const WORDS: bool>(text: &str, non_ascii: impl Fn(char) -> bool, f: &mut
             (open, wide, caps) = (i + s as usize, high >> s != 0, upper >> s != 0);
         }
         i += 64;
-    }
-    if open != NONE {
-        f(&text[open..], Shape { ascii: !wide, upper: caps });
     }
 }
 
