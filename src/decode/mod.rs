@@ -79,12 +79,12 @@ pub fn decide_streamed(
     limit: u64,
 ) -> std::io::Result<Option<&'static Encoding>> {
     let block = read_block(chunk_bytes);
-    let (mut buf, mut window, mut read) = (Vec::with_capacity(block), Vec::new(), 0u64);
+    let (mut block, mut window, mut read) = (reader::Block::new(block), Vec::new(), 0u64);
     loop {
-        buf.clear();
-        let last = reader::fill(r, &mut buf, block)?;
+        let last = block.fill(r)?;
+        let buf = block.bytes();
         if read == 0
-            && let Some((enc, _)) = Encoding::for_bom(&buf)
+            && let Some((enc, _)) = Encoding::for_bom(buf)
         {
             return Ok(Some(enc));
         }
@@ -97,7 +97,7 @@ pub fn decide_streamed(
                 None => continue,
             }
         } else {
-            window.extend_from_slice(&buf);
+            window.extend_from_slice(buf);
         }
         if window.len() >= WINDOW || last {
             return Ok(Some(decide(&window, last)));

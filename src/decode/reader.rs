@@ -104,18 +104,18 @@ pub fn read_block(chunk_bytes: usize) -> usize {
 /// `false` answer stops reading).
 pub fn read_document(
     doc: &Document,
-    mut reader: &mut dyn Read,
+    reader: &mut dyn Read,
     served: &Served<'_>,
     opts: &ReadOptions,
     sink: &mut dyn FnMut(Chunk) -> bool,
 ) -> DocRead {
     let mut report = DocRead::default();
     let block = read_block(opts.chunk_bytes);
-    let mut buf = Vec::with_capacity(block);
+    let mut buf = Block::new(block);
     // An error in the first block still leaves the bytes before it to count.
-    let (mut eof, mut failed) = match fill(&mut reader, &mut buf, block) {
+    let (mut eof, mut failed) = match buf.fill(reader) {
         Ok(eof) => (eof, None),
-        Err(e) if buf.is_empty() => {
+        Err(e) if buf.bytes().is_empty() => {
             report.problem = Some(e.to_string());
             report.stopped = true;
             return report;
@@ -124,7 +124,7 @@ pub fn read_document(
     };
     if doc.walked
         && !opts.binary
-        && let Some(kind) = binary_kind(&buf)
+        && let Some(kind) = binary_kind(buf.bytes())
     {
         report.binary = Some(kind);
         return report;
@@ -136,10 +136,10 @@ pub fn read_document(
     let declared = match (served.part, opts.encoding) {
         (Some(part), _) => Some(part.encoding),
         (None, EncodingChoice::Fixed(enc)) => Some(enc),
-        (None, EncodingChoice::Auto) => Encoding::for_bom(&buf).map(|(enc, _)| enc).or(served.charset),
+        (None, EncodingChoice::Auto) => Encoding::for_bom(buf.bytes()).map(|(enc, _)| enc).or(served.charset),
     };
-    if served.part.is_none() && opts.html.applies(&doc.name, served.content_type, &buf) {
-        read_html(reader, buf, eof, failed, declared, opts, &mut chunker, &mut report);
+    if served.part.is_none() && opts.html.applies(&doc.name, served.content_type, buf.bytes()) {
+        read_html(reader, buf.into_vec(), eof, failed, declared, opts, &mut chunker, &mut report);
         chunker.finish();
         return report;
     }
@@ -152,8 +152,8 @@ pub fn read_document(
     };
     let mut offset = base;
     loop {
-        state.feed(&buf, offset, eof, &mut chunker);
-        offset += buf.len() as u64;
+        state.feed(buf.bytes(), offset, eof, &mut chunker);
+        offset += buf.bytes().len() as u64;
         report.bytes = offset - base;
         chunker.flush_full();
         if chunker.stopped {
@@ -172,8 +172,7 @@ pub fn read_document(
         if eof {
             break;
         }
-        buf.clear();
-        match fill(&mut reader, &mut buf, block) {
+        match buf.fill(reader) {
             Ok(e) => eof = e,
             Err(e) => (eof, failed) = (true, Some(e)),
         }
@@ -303,15 +302,41 @@ impl State {
     }
 }
 
-/// Reads until `buf` holds `want` bytes or the input ends; true at end of input.
-pub(super) fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
-    while buf.len() < want {
-        match r.take((want - buf.len()) as u64).read_to_end(buf) {
-            Ok(0) => return Ok(true),
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+/// A block of input bytes, refilled in place: its buffer is zeroed once,
+/// where `read_to_end` through a reader that cannot read into
+/// uninitialized memory (every wrapper here) zeroes each block again.
+pub(super) struct Block {
+    buf: Vec<u8>,
+    filled: usize,
+}
+
+impl Block {
+    pub(super) fn new(size: usize) -> Self {
+        Block { buf: vec![0; size], filled: 0 }
     }
-    Ok(false)
+
+    /// The bytes read by the last [`Block::fill`].
+    pub(super) fn bytes(&self) -> &[u8] {
+        &self.buf[..self.filled]
+    }
+
+    /// Reads anew until the block is full or the input ends; true at end of
+    /// input. After an error it holds the bytes read before it.
+    pub(super) fn fill(&mut self, r: &mut dyn Read) -> io::Result<bool> {
+        self.filled = 0;
+        while self.filled < self.buf.len() {
+            match r.read(&mut self.buf[self.filled..]) {
+                Ok(0) => return Ok(true),
+                Ok(n) => self.filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(false)
+    }
+
+    pub(super) fn into_vec(mut self) -> Vec<u8> {
+        self.buf.truncate(self.filled);
+        self.buf
+    }
 }
