@@ -140,6 +140,16 @@ impl Backend for CpuBackend {
         Ok(())
     }
 
+    /// Moves the short tokens' counts into the worker's table, so that the
+    /// merge that follows does not do it for every worker in turn.
+    fn end_worker(&self, local: &mut Prefetched) -> Result<(), Error> {
+        let table = local.table();
+        if self.spills_at(table.len(), table.total()) {
+            self.spill(table);
+        }
+        Ok(())
+    }
+
     fn merge(&self, a: Prefetched, b: Prefetched) -> Prefetched {
         let (mut a, mut b) = (a.into_table(), b.into_table());
         // Called once every worker has ended, though another merge may be
@@ -218,6 +228,7 @@ mod tests {
                 }
                 backend.end_chunk(&mut local).unwrap();
             }
+            backend.end_worker(&mut local).unwrap();
             locals.push(local);
         }
         let local = locals.into_iter().reduce(|a, b| backend.merge(a, b)).unwrap_or_default();

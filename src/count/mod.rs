@@ -27,6 +27,11 @@ pub trait Backend: Sync {
     fn local(&self) -> Self::Local;
     /// Called after each chunk's keys went into `local`.
     fn end_chunk(&self, local: &mut Self::Local) -> Result<(), Error>;
+    /// Called once by each worker after its last chunk, on its own thread:
+    /// work that would otherwise wait for the merge, done in parallel.
+    fn end_worker(&self, _local: &mut Self::Local) -> Result<(), Error> {
+        Ok(())
+    }
     fn merge(&self, a: Self::Local, b: Self::Local) -> Self::Local;
     fn finish(self, local: Self::Local) -> Result<Finished, Error>;
 }

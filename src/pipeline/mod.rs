@@ -354,6 +354,13 @@ fn execute<B: Backend>(
     let keys = opts.keys();
     let read_opts = opts.read();
     let backend_ref = &backend;
+    // The first failure is kept, and stops every worker.
+    let failed = |e: Error| {
+        if let Ok(mut f) = failure.lock() {
+            f.get_or_insert(e);
+        }
+        stop.store(true, Ordering::Relaxed);
+    };
 
     let (read, workers) = std::thread::scope(|s| {
         let reading = std::thread::Builder::new()
@@ -383,10 +390,15 @@ fn execute<B: Backend>(
                 w.stats.bytes += chunk.text.len() as u64;
                 w.stats.busy += t2 - t0;
                 if let Err(e) = result {
-                    if let Ok(mut f) = failure.lock() {
-                        f.get_or_insert(e);
-                    }
-                    stop.store(true, Ordering::Relaxed);
+                    failed(e);
+                }
+            }
+            if !stop.load(Ordering::Relaxed) {
+                let t0 = Instant::now();
+                let result = backend_ref.end_worker(&mut w.local);
+                w.count += t0.elapsed();
+                if let Err(e) = result {
+                    failed(e);
                 }
             }
             w
