@@ -64,7 +64,11 @@ impl Default for ReadOptions {
     fn default() -> Self {
         ReadOptions {
             encoding: EncodingChoice::Auto,
-            chunk_bytes: 1 << 20,
+            // Half of 1 MiB: the workers start sooner and end closer
+            // together (les x10 on 2 threads, 21 interleaved runs: median
+            // 78 against 83 ms for words, 95 against 100 for whitespace),
+            // and a 1 GB count is as fast.
+            chunk_bytes: 1 << 19,
             max_token_bytes: MAX_TOKEN_BYTES,
             tokenizer: Tokenizer::default(),
             binary: false,
