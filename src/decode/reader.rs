@@ -306,17 +306,27 @@ impl State {
     }
 }
 
-/// A block of input bytes, refilled in place: its buffer is zeroed once,
-/// where `read_to_end` through a reader that cannot read into
+/// A block of input bytes, refilled in place: its buffer is zeroed once per
+/// thread, where `read_to_end` through a reader that cannot read into
 /// uninitialized memory (every wrapper here) zeroes each block again.
 pub(super) struct Block {
     buf: Vec<u8>,
     filled: usize,
 }
 
+thread_local! {
+    /// The buffer of this thread's last block, for its next one: a
+    /// directory of small files would otherwise zero a whole block per
+    /// file (the Latin Library: 2,144 of 512 KiB for 45 KB each).
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 impl Block {
     pub(super) fn new(size: usize) -> Self {
-        Block { buf: vec![0; size], filled: 0 }
+        let mut buf = SPARE.take();
+        // Shrinking keeps the bytes zeroed or read before; growing zeroes the rest.
+        buf.resize(size, 0);
+        Block { buf, filled: 0 }
     }
 
     /// The bytes read by the last [`Block::fill`].
@@ -340,7 +350,14 @@ impl Block {
     }
 
     pub(super) fn into_vec(mut self) -> Vec<u8> {
-        self.buf.truncate(self.filled);
-        self.buf
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.truncate(self.filled);
+        buf
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        SPARE.set(std::mem::take(&mut self.buf));
     }
 }
