@@ -268,3 +268,24 @@ fn short_ascii_tokens_lowercase_as_std_does() {
         }
     }
 }
+
+#[test]
+fn tokens_past_ascii_lowercase_as_std_does() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+    // ASCII capitals and others beside characters of every UTF-8 length,
+    // with and without case, the contextual sigma and the one capital
+    // whose lowercase is two characters (İ).
+    let pieces = ["A", "z", "Q", "'", "0", "é", "É", "ß", "’", "“", "Σ", "σ", "İ", "Ω", "Ж", "中", "𝐀", "😀", "ǅ"];
+    for n in 1..=12 {
+        for _ in 0..400 {
+            let mut token: String = (0..n).map(|_| pieces[rng.random_range(0..pieces.len())]).collect();
+            if token.is_ascii() {
+                token.push('é');
+            }
+            let mut out = b"kept".to_vec();
+            lower_into(&token, false, &mut out);
+            assert_eq!(out, [&b"kept"[..], token.to_lowercase().as_bytes()].concat(), "{token:?}");
+        }
+    }
+}
