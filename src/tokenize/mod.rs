@@ -69,37 +69,59 @@ pub fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || c.general_category_group() == GeneralCategoryGroup::Mark
 }
 
-/// [`is_word_char`] for the Basic Multilingual Plane as a bitmap, each block
-/// of 64 code points filled on first use: a bit test instead of two table
-/// searches per character, and no start-up cost for scripts never seen.
-struct WordMap {
+/// A property of the characters of the Basic Multilingual Plane as a
+/// bitmap, each block of 64 code points filled on first use: a bit test
+/// instead of table searches per character, and no start-up cost for
+/// scripts never seen.
+struct BmpMap {
     bits: [AtomicU64; 1024],
     filled: [AtomicU64; 16],
+    of: fn(char) -> bool,
 }
 
-static WORD_MAP: WordMap =
-    WordMap { bits: [const { AtomicU64::new(0) }; 1024], filled: [const { AtomicU64::new(0) }; 16] };
+impl BmpMap {
+    const fn new(of: fn(char) -> bool) -> Self {
+        BmpMap { bits: [const { AtomicU64::new(0) }; 1024], filled: [const { AtomicU64::new(0) }; 16], of }
+    }
 
-#[inline]
+    /// Whether `cp` (below 0x10000) has the property.
+    #[inline(always)]
+    fn holds(&self, cp: u32) -> bool {
+        let block = (cp >> 6) as usize;
+        if self.filled[block >> 6].load(Ordering::Acquire) & 1 << (block & 63) == 0 {
+            self.fill(block);
+        }
+        self.bits[block].load(Ordering::Relaxed) >> (cp & 63) & 1 == 1
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fill(&self, block: usize) {
+        let mut bits = 0u64;
+        for i in 0..64u32 {
+            if char::from_u32((block as u32) << 6 | i).is_some_and(self.of) {
+                bits |= 1 << i;
+            }
+        }
+        // Racing threads store the same bits; the flag is published after them.
+        self.bits[block].store(bits, Ordering::Relaxed);
+        self.filled[block >> 6].fetch_or(1 << (block & 63), Ordering::Release);
+    }
+}
+
+static WORD_MAP: BmpMap = BmpMap::new(is_word_char);
+
+/// Characters that `char::to_lowercase` changes.
+static CASED_MAP: BmpMap = BmpMap::new(|c| c.to_lowercase().ne(std::iter::once(c)));
+
+/// [`is_word_char`] through [`WORD_MAP`] for the Basic Multilingual Plane.
+#[inline(always)]
 fn is_word_char_fast(c: char) -> bool {
     let cp = c as u32;
     if cp >= 0x10000 {
         return is_word_char(c);
     }
-    let block = (cp >> 6) as usize;
-    let flag = 1u64 << (block & 63);
-    if WORD_MAP.filled[block >> 6].load(Ordering::Acquire) & flag == 0 {
-        let mut bits = 0u64;
-        for i in 0..64u32 {
-            if char::from_u32((block as u32) << 6 | i).is_some_and(is_word_char) {
-                bits |= 1 << i;
-            }
-        }
-        // Racing threads store the same bits; the flag is published after them.
-        WORD_MAP.bits[block].store(bits, Ordering::Relaxed);
-        WORD_MAP.filled[block >> 6].fetch_or(flag, Ordering::Release);
-    }
-    WORD_MAP.bits[block].load(Ordering::Relaxed) >> (cp & 63) & 1 == 1
+    WORD_MAP.holds(cp)
 }
 
 /// Single-character lowercase mappings of U+0000..U+07FF (Latin, Greek,
@@ -120,6 +142,23 @@ fn lower_table() -> &'static [u32; 0x800] {
     })
 }
 
+/// The lowercase of each character of two UTF-8 bytes (U+0080..U+07FF)
+/// whose lowercase is one such character, as its two bytes (the first in
+/// the high byte), indexed by the 11 bits the two bytes carry; 0 for the
+/// others (İ, Ⱥ, and Σ, whose lowercase depends on its place).
+fn lower2_table() -> &'static [u16; 0x800] {
+    static TABLE: OnceLock<Box<[u16; 0x800]>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = Box::new([0u16; 0x800]);
+        for (cp, &l) in lower_table().iter().enumerate().skip(0x80) {
+            if (0x80..0x800).contains(&l) && cp != 'Σ' as usize {
+                t[cp] = (0xC0 | (l >> 6) as u16) << 8 | (0x80 | (l & 0x3F) as u16);
+            }
+        }
+        t
+    })
+}
+
 /// Appends `token` lowercased as `str::to_lowercase` would.
 #[inline]
 fn lower_into(token: &str, ascii: bool, out: &mut Vec<u8>) {
@@ -130,20 +169,40 @@ fn lower_into(token: &str, ascii: bool, out: &mut Vec<u8>) {
         out.extend_from_slice(token.as_bytes());
         out[at..].make_ascii_lowercase();
     } else {
-        let (table, at) = (lower_table(), out.len());
-        for c in token.chars() {
+        // Byte by byte, with fixed-size copies: characters of two bytes
+        // through their table, caseless ones (CJK, punctuation) as they are.
+        let (b, two, at) = (token.as_bytes(), lower2_table(), out.len());
+        out.reserve(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            let lead = b[i];
+            if lead < 0x80 {
+                // The ASCII letters beside a curly quote or an accent.
+                out.push(lead.to_ascii_lowercase());
+                i += 1;
+                continue;
+            }
+            if lead < 0xE0 {
+                let l = two[(lead as usize & 0x1F) << 6 | (b[i + 1] as usize & 0x3F)];
+                if l != 0 {
+                    out.extend_from_slice(&l.to_be_bytes());
+                    i += 2;
+                    continue;
+                }
+            }
+            let (c, len) = decode_at(b, i);
             if c == 'Σ' {
                 // Only capital sigma lowercases by context (final ς): let std decide.
                 out.truncate(at);
                 out.extend_from_slice(token.to_lowercase().as_bytes());
                 return;
             }
-            if c.is_ascii() {
-                // The ASCII letters beside a curly quote or an accent.
-                out.push(c.to_ascii_lowercase() as u8);
+            if len == 3 && !CASED_MAP.holds(c as u32) {
+                out.extend_from_slice(&b[i..i + 3]);
             } else {
-                push_lower(out, c, table);
+                push_lower(out, c, lower_table());
             }
+            i += len;
         }
     }
 }
@@ -210,7 +269,7 @@ fn push_lower(out: &mut Vec<u8>, c: char, table: &[u32; 0x800]) {
 }
 
 /// Decodes the character starting at `i` in valid UTF-8, with its length.
-#[inline]
+#[inline(always)]
 fn decode_at(b: &[u8], i: usize) -> (char, usize) {
     let b0 = b[i] as u32;
     let (cp, len) = if b0 < 0xE0 {

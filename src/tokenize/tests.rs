@@ -182,9 +182,20 @@ fn bitmap_and_lowercase_table_match_the_definitions() {
     for cp in 0..0x10000u32 {
         let Some(c) = char::from_u32(cp) else { continue };
         assert_eq!(is_word_char_fast(c), is_word_char(c), "U+{cp:04X}");
+        let lower: String = c.to_lowercase().collect();
+        assert_eq!(CASED_MAP.holds(cp), lower != c.to_string(), "U+{cp:04X}");
         let mut fast = Vec::new();
         push_lower(&mut fast, c, lower_table());
-        assert_eq!(String::from_utf8(fast).unwrap(), c.to_lowercase().collect::<String>(), "U+{cp:04X}");
+        assert_eq!(String::from_utf8(fast).unwrap(), lower, "U+{cp:04X}");
+        // A character of two bytes, lowercased through its bytes.
+        if (0x80..0x800).contains(&cp) {
+            let two = lower2_table()[cp as usize];
+            let one_of_two = lower.len() == 2 && lower.chars().count() == 1 && c != 'Σ';
+            assert_eq!(two != 0, one_of_two, "U+{cp:04X}");
+            if two != 0 {
+                assert_eq!(&two.to_be_bytes()[..], lower.as_bytes(), "U+{cp:04X}");
+            }
+        }
     }
 }
 
@@ -274,9 +285,13 @@ fn tokens_past_ascii_lowercase_as_std_does() {
     use rand::{Rng, SeedableRng};
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
     // ASCII capitals and others beside characters of every UTF-8 length,
-    // with and without case, the contextual sigma and the one capital
-    // whose lowercase is two characters (İ).
-    let pieces = ["A", "z", "Q", "'", "0", "é", "É", "ß", "’", "“", "Σ", "σ", "İ", "Ω", "Ж", "中", "𝐀", "😀", "ǅ"];
+    // with and without case, the contextual sigma, the one capital whose
+    // lowercase is two characters (İ), and lowercases longer (Ⱥ) or shorter
+    // (the Kelvin sign) than their capitals.
+    let pieces = [
+        "A", "z", "Q", "'", "0", "é", "É", "ß", "’", "“", "Σ", "σ", "İ", "Ω", "Ж", "中", "𝐀", "😀", "ǅ", "Ⱥ",
+        "\u{212A}", "Ⅻ", "ש", "\u{301}",
+    ];
     for n in 1..=12 {
         for _ in 0..400 {
             let mut token: String = (0..n).map(|_| pieces[rng.random_range(0..pieces.len())]).collect();
