@@ -267,7 +267,7 @@ impl State {
         if let State::Undecided { window, at } = self {
             let mut rest = bytes;
             if window.is_empty() {
-                let ascii = bytes.iter().position(|&b| b >= 0x80).unwrap_or(bytes.len());
+                let ascii = Encoding::ascii_valid_up_to(bytes);
                 // ASCII is valid UTF-8 and decodes the same in every candidate encoding.
                 out.pending.push_str(std::str::from_utf8(&bytes[..ascii]).unwrap_or_default());
                 rest = &bytes[ascii..];
