@@ -348,7 +348,7 @@ fn execute<B: Backend>(
         .thread_name(|i| format!("gpucount-worker-{i}"))
         .build()
         .map_err(|e| fail(Error::Config(format!("cannot start {threads} threads: {e}"))))?;
-    let (tx, rx) = crossbeam_channel::bounded::<Chunk>(threads * 2);
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Chunk>>(threads * 2);
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let keys = opts.keys();
@@ -374,7 +374,7 @@ fn execute<B: Backend>(
                 count: Duration::ZERO,
             };
             let mut scratch = Vec::new();
-            for chunk in rx.iter() {
+            for chunk in rx.iter().flatten() {
                 if stop.load(Ordering::Relaxed) {
                     continue; // drain, so the reader never blocks
                 }
@@ -531,17 +531,57 @@ impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
     }
 }
 
+/// Chunks on their way to the workers, sent a batch at a time. A directory
+/// of small files makes a chunk of each, and a message per chunk, with a
+/// worker woken for each, cost more than the counting: 20,000 files of 500
+/// bytes took median 307 ms on 2 threads against 338 on one, the workers
+/// spinning on the channel beside the reader they waited for.
+struct Batches {
+    tx: crossbeam_channel::Sender<Vec<Chunk>>,
+    batch: Vec<Chunk>,
+    /// Text bytes in `batch`.
+    bytes: usize,
+    /// A batch goes once its text reaches this (a chunk's target size); a
+    /// chunk that would take it past goes in the next one.
+    target: usize,
+    /// Time spent blocked on a full channel.
+    waiting: Duration,
+}
+
+/// Chunks in a batch, at most: tiny documents cost memory beyond their text.
+const BATCH_CHUNKS: usize = 256;
+
+impl Batches {
+    /// Adds `chunk`, sending what is due; false once the workers are gone.
+    fn push(&mut self, chunk: Chunk) -> bool {
+        if !self.batch.is_empty() && self.bytes + chunk.text.len() > self.target && !self.send() {
+            return false;
+        }
+        self.bytes += chunk.text.len();
+        self.batch.push(chunk);
+        (self.bytes < self.target && self.batch.len() < BATCH_CHUNKS) || self.send()
+    }
+
+    fn send(&mut self) -> bool {
+        let t = Instant::now();
+        // The receivers live until the reader's thread is joined.
+        let sent = self.tx.send(std::mem::take(&mut self.batch)).is_ok();
+        self.waiting += t.elapsed();
+        self.bytes = 0;
+        sent
+    }
+}
+
 /// Reads every document in order into `tx`, until the source ends or the
 /// run is stopped (a backend failure, or cancellation).
 fn read_all(
     mut items: Documents<'_>,
     read: &ReadOptions,
-    tx: crossbeam_channel::Sender<Chunk>,
+    tx: crossbeam_channel::Sender<Vec<Chunk>>,
     stop: &AtomicBool,
     opts: &Options,
 ) -> ReadReport {
     let started = Instant::now();
-    let mut waiting = Duration::ZERO;
     let mut report = ReadReport {
         documents: 0,
         bytes: 0,
@@ -569,16 +609,8 @@ fn read_all(
         next_place += 1;
         next_place - 1
     };
-    let mut sink = |chunk: Chunk| {
-        if stopped() {
-            return false;
-        }
-        let t = Instant::now();
-        // The receivers live until this thread is joined.
-        let sent = tx.send(chunk).is_ok();
-        waiting += t.elapsed();
-        sent
-    };
+    let mut batches = Batches { tx, batch: Vec::new(), bytes: 0, target: read.chunk_bytes, waiting: Duration::ZERO };
+    let mut sink = |chunk: Chunk| !stopped() && batches.push(chunk);
     let unpack_opts = UnpackOptions { raw: opts.raw, walk: opts.walk.clone() };
     loop {
         let t = Instant::now();
@@ -634,7 +666,47 @@ fn read_all(
             }
         }
     }
-    report.busy = started.elapsed().saturating_sub(waiting).saturating_sub(report.walk);
+    if !batches.batch.is_empty() {
+        batches.send();
+    }
+    report.busy = started.elapsed().saturating_sub(batches.waiting).saturating_sub(report.walk);
     report.places = next_place;
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_keep_every_chunk_in_order_within_their_bounds() {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut batches = Batches { tx, batch: Vec::new(), bytes: 0, target: 100, waiting: Duration::ZERO };
+        // Tiny chunks, chunks that cross the target, one past it alone, empty ones.
+        let sizes: Vec<usize> = (0..2_000).map(|i| [1, 0, 7, 60, 250, 3][i % 6] * (i % 5 != 4) as usize).collect();
+        for (seq, &n) in sizes.iter().enumerate() {
+            let chunk = Chunk { doc: 0, seq: seq as u32, text: "x".repeat(n), context: String::new(), last: false };
+            assert!(batches.push(chunk));
+        }
+        assert!(!batches.batch.is_empty(), "a short batch waits for the end");
+        batches.send();
+        drop(batches);
+        let sent: Vec<Vec<Chunk>> = rx.iter().collect();
+        for b in &sent {
+            let bytes: usize = b.iter().map(|c| c.text.len()).sum();
+            assert!(!b.is_empty() && b.len() <= BATCH_CHUNKS);
+            // Past the target only by a single chunk.
+            assert!(bytes <= 100 || b.len() == 1, "{} chunks of {bytes} bytes", b.len());
+        }
+        let seqs: Vec<u32> = sent.iter().flatten().map(|c| c.seq).collect();
+        assert_eq!(seqs, (0..sizes.len() as u32).collect::<Vec<_>>());
+        // Empty chunks (nothing toward the target) go at the cap.
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut batches = Batches { tx, batch: Vec::new(), bytes: 0, target: 100, waiting: Duration::ZERO };
+        for seq in 0..600 {
+            assert!(batches.push(Chunk { doc: 0, seq, text: String::new(), context: String::new(), last: false }));
+        }
+        drop(batches);
+        assert_eq!(rx.iter().map(|b| b.len()).collect::<Vec<_>>(), [BATCH_CHUNKS, BATCH_CHUNKS]);
+    }
 }

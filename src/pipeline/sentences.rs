@@ -87,7 +87,7 @@ pub fn sentences(
     // Sentences are cut from the text itself: no n-gram context.
     let read_opts = ReadOptions { keys: None, ..opts.read() };
     let stop = AtomicBool::new(false);
-    let (chunk_tx, chunk_rx) = bounded::<Chunk>(threads * 2);
+    let (chunk_tx, chunk_rx) = bounded::<Vec<Chunk>>(threads * 2);
     let (job_tx, job_rx) = bounded::<Job>(threads * 2);
     let (done_tx, done_rx) = unbounded::<(u64, String, Vec<u32>)>();
     let (slot_tx, slot_rx) = bounded::<()>(threads * AHEAD_PER_THREAD);
@@ -150,7 +150,7 @@ pub fn sentences(
 /// Groups consecutive chunks of one document into a job, taking a slot for
 /// each job so that it runs no further ahead of the writer than the slots allow.
 fn assemble(
-    chunks: crossbeam_channel::Receiver<Chunk>,
+    chunks: crossbeam_channel::Receiver<Vec<Chunk>>,
     jobs: crossbeam_channel::Sender<Job>,
     slots: crossbeam_channel::Receiver<()>,
 ) {
@@ -163,7 +163,7 @@ fn assemble(
         let _ = jobs.send(Job { index, texts });
         index += 1;
     };
-    for chunk in chunks.iter() {
+    for chunk in chunks.iter().flatten() {
         match &mut current {
             Some((doc, texts)) if *doc == chunk.doc => texts.push(chunk.text),
             _ => {
