@@ -129,8 +129,9 @@ impl Document {
             Origin::Memory(b) => Box::new(&b[..]),
             Origin::File(p) => {
                 let f = std::fs::File::open(p)?;
-                let meta = f.metadata()?;
-                if meta.is_dir() {
+                // A walk yields files only (a directory put in a file's
+                // place since fails its first read).
+                if !self.walked && f.metadata()?.is_dir() {
                     return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
                 }
                 Box::new(f)

@@ -294,21 +294,12 @@ fn wanted(path: &str, hidden: bool, globs: Option<&ignore::overrides::Override>)
 /// followed by garbage still gives the member).
 fn peek<'r>(mut reader: Box<dyn Read + 'r>, n: usize) -> (Vec<u8>, impl Read + 'r) {
     let mut head = Vec::with_capacity(n);
-    let mut failed = None;
-    while head.len() < n {
-        match (&mut reader).take((n - head.len()) as u64).read_to_end(&mut head) {
-            Ok(0) => break,
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                failed = Some(e);
-                break;
-            }
-        }
-    }
-    let rest: Box<dyn Read + 'r> = match failed {
-        Some(e) => Box::new(Failed(Some(e))),
-        None => reader,
+    // `read_to_end` stops at `n` bytes or at the end of the stream, which
+    // is then not asked again: a small file costs no more reads.
+    let rest: Box<dyn Read + 'r> = match (&mut reader).take(n as u64).read_to_end(&mut head) {
+        Ok(_) if head.len() < n => Box::new(io::empty()),
+        Ok(_) => reader,
+        Err(e) => Box::new(Failed(Some(e))),
     };
     (head.clone(), Cursor::new(head).chain(rest))
 }
