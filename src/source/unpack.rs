@@ -391,6 +391,38 @@ impl<R: Read> Read for Named<R> {
 mod tests {
     use super::*;
 
+    /// `len` bytes given in reads of at most 100, counting the reads asked.
+    struct Counting<'c> {
+        left: usize,
+        reads: &'c std::cell::Cell<usize>,
+    }
+
+    impl Read for Counting<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads.set(self.reads.get() + 1);
+            let n = self.left.min(buf.len()).min(100);
+            buf[..n].fill(b'a');
+            self.left -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_peek_that_meets_the_end_asks_no_more() {
+        for len in [0, 99, 511, 512, 513, 5_000] {
+            let count = std::cell::Cell::new(0);
+            let (head, mut rest) = peek(Box::new(Counting { left: len, reads: &count }), SNIFF);
+            let asked = count.get();
+            let mut all = Vec::new();
+            rest.read_to_end(&mut all).unwrap();
+            assert_eq!((head.len(), all.len()), (len.min(SNIFF), len));
+            if len < SNIFF {
+                // Its last read gave 0: one per 100 bytes, that one, and none after.
+                assert_eq!((asked, count.get()), (len.div_ceil(100) + 1, asked), "{len} bytes");
+            }
+        }
+    }
+
     #[test]
     fn kinds_are_recognised_by_their_first_bytes() {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
