@@ -21,6 +21,21 @@ pub struct Chunk {
     /// ends so (with an empty chunk if need be: it ends the context's
     /// sentence); otherwise a document's text may end without it.
     pub last: bool,
+    /// `text` is a whole HTML page, decoded, whose visible text
+    /// ([`Chunk::visible`]) is counted: the worker that takes it parses it
+    /// ([`ReadOptions::html_in_workers`](super::ReadOptions::html_in_workers)).
+    pub html: bool,
+}
+
+impl Chunk {
+    /// The chunk of text counted: an HTML page's visible text (of the
+    /// elements `select` matches, if given), else the chunk itself.
+    pub fn visible(self, select: Option<&crate::html::Select>) -> Chunk {
+        if !self.html {
+            return self;
+        }
+        Chunk { text: crate::html::visible_text(&self.text, select), html: false, ..self }
+    }
 }
 
 /// Collects one document's decoded text and hands it on in chunks of about
@@ -116,10 +131,20 @@ impl<'a> Chunker<'a> {
         if let Some(keys) = self.keys.as_ref().filter(|_| !last) {
             self.context = next_context(keys, &context, &text);
         }
-        if !(self.sink)(Chunk { doc: self.doc, seq: self.seq, text, context, last }) {
+        if !(self.sink)(Chunk { doc: self.doc, seq: self.seq, text, context, last, html: false }) {
             self.stopped = true;
         }
         self.seq += 1;
+    }
+
+    /// Hands on a whole HTML page (decoded) as the document's only chunk,
+    /// for a worker to parse.
+    pub(super) fn emit_html(mut self, page: String) {
+        debug_assert!(self.seq == 0 && self.pending.is_empty(), "a page is its document's only chunk");
+        let chunk = Chunk { doc: self.doc, seq: 0, text: page, context: String::new(), last: true, html: true };
+        if !(self.sink)(chunk) {
+            self.stopped = true;
+        }
     }
 
     /// Hands on what is left.

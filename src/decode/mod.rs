@@ -209,6 +209,40 @@ mod tests {
     }
 
     #[test]
+    fn a_page_handed_to_a_worker_is_the_text_the_reader_would_have_cut() {
+        let page = "<html><head><title>T</title><script>no</script></head><body><p>Gallia est omnis</p>\
+            <div>divisa<br>in partes <b>tres</b></div><p class=x>caf&eacute;</p></body></html>"
+            .repeat(40);
+        let doc = crate::source::Document {
+            id: 7,
+            name: "p.html".into(),
+            origin: crate::source::Origin::Memory(page.as_bytes().into()),
+            size_hint: None,
+            walked: false,
+        };
+        for select in [None, Some(crate::html::Select::parse("p:not(.x)").unwrap())] {
+            let chunks = |html_in_workers| {
+                let opts =
+                    ReadOptions { chunk_bytes: 64, html_in_workers, select: select.clone(), ..ReadOptions::default() };
+                let mut chunks = Vec::new();
+                let r = read_document(&doc, &mut page.as_bytes(), &Served::default(), &opts, &mut |c| {
+                    chunks.push(c);
+                    true
+                });
+                assert!(r.counted && r.problem.is_none());
+                chunks
+            };
+            let here: String = chunks(false).into_iter().map(|c| c.text).collect();
+            let handed = chunks(true);
+            assert_eq!(handed.len(), 1, "one chunk per page");
+            assert!(handed[0].html && handed[0].last && handed[0].seq == 0 && handed[0].doc == 7);
+            let seen = handed.into_iter().next().unwrap().visible(select.as_ref());
+            assert!(!seen.html && seen.text.contains("Gallia") && !seen.text.contains("no"));
+            assert_eq!(seen.text, here);
+        }
+    }
+
+    #[test]
     fn chardetng_reads_only_the_start_of_the_window() {
         // French in windows-1252 past DETECT_BYTES, then Russian in
         // windows-1251 to the end of the window.

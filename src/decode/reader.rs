@@ -28,6 +28,10 @@ pub struct ReadOptions {
     pub html: HtmlMode,
     /// Keep only the text of HTML elements matching this selector.
     pub select: Option<Select>,
+    /// Hand on each HTML page whole, decoded, for the worker that takes it
+    /// to parse ([`Chunk::html`]), instead of parsing it here: parsing is
+    /// most of an HTML page's time, and one reader would parse every page.
+    pub html_in_workers: bool,
     /// The keys counted, when chunks must carry context for n-grams.
     pub keys: Option<Keys>,
 }
@@ -74,6 +78,7 @@ impl Default for ReadOptions {
             binary: false,
             html: HtmlMode::default(),
             select: None,
+            html_in_workers: false,
             keys: None,
         }
     }
@@ -143,8 +148,16 @@ pub fn read_document(
         (None, EncodingChoice::Auto) => Encoding::for_bom(buf.bytes()).map(|(enc, _)| enc).or(served.charset),
     };
     if served.part.is_none() && opts.html.applies(&doc.name, served.content_type, buf.bytes()) {
-        read_html(reader, buf.into_vec(), eof, failed, declared, opts, &mut chunker, &mut report);
-        chunker.finish();
+        let page = read_html(reader, buf.into_vec(), eof, failed, declared, &mut report);
+        match page {
+            Some(page) if opts.html_in_workers => chunker.emit_html(page),
+            Some(page) => {
+                chunker.pending.push_str(&html::visible_text(&page, opts.select.as_ref()));
+                chunker.flush_full();
+                chunker.finish();
+            }
+            None => chunker.finish(),
+        }
         return report;
     }
     let base = served.part.map_or(0, |p| p.offset);
@@ -199,20 +212,17 @@ fn read_error(at: u64, e: &io::Error) -> String {
     format!("read error at byte {at}: {e}; the bytes before it were counted")
 }
 
-/// Reads an HTML page whole (its first `buf` already read), decodes it
-/// (the `declared` encoding, then `<meta charset>`, then detection) and
-/// hands on its visible text.
-#[allow(clippy::too_many_arguments)]
+/// Reads an HTML page whole (its first `buf` already read) and decodes it
+/// (the `declared` encoding, then `<meta charset>`, then detection); None
+/// when it is too large to parse.
 fn read_html(
     reader: &mut dyn Read,
     mut buf: Vec<u8>,
     eof: bool,
     mut failed: Option<io::Error>,
     declared: Option<&'static Encoding>,
-    opts: &ReadOptions,
-    chunker: &mut Chunker<'_>,
     report: &mut DocRead,
-) {
+) -> Option<String> {
     if !eof && let Err(e) = reader.take(MAX_HTML_BYTES as u64 + 1 - buf.len() as u64).read_to_end(&mut buf) {
         failed = Some(e);
     }
@@ -220,18 +230,17 @@ fn read_html(
     if buf.len() > MAX_HTML_BYTES {
         report.problem =
             Some(format!("an HTML page over {MAX_HTML_BYTES} bytes is not parsed; nothing of it was counted"));
-        return;
+        return None;
     }
     let encoding = declared.or_else(|| html::meta_charset(&buf)).unwrap_or_else(|| super::detect(&buf));
     let (text, malformed) = encoding.decode_with_bom_removal(&buf);
-    chunker.pending.push_str(&html::visible_text(&text, opts.select.as_ref()));
-    chunker.flush_full();
     report.encoding = Some(encoding);
     report.problem = match failed {
         Some(e) => Some(read_error(buf.len() as u64, &e)),
         None if malformed => Some(format!("malformed {}; such bytes were counted as U+FFFD", encoding.name())),
         None => None,
     };
+    Some(text.into_owned())
 }
 
 /// Where the encoding decision stands.

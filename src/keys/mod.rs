@@ -424,7 +424,7 @@ impl Keys {
     /// The keys of `text`, a whole document, as a batch (for tests and benchmarks).
     pub fn batch(&self, text: &str) -> TokenBatch {
         let mut batch = TokenBatch::new();
-        let chunk = Chunk { doc: 0, seq: 0, text: text.to_string(), context: String::new(), last: true };
+        let chunk = Chunk { doc: 0, seq: 0, text: text.to_string(), context: String::new(), last: true, html: false };
         self.feed(&chunk, &mut Vec::new(), &mut batch);
         batch
     }

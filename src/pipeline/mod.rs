@@ -108,6 +108,7 @@ impl Options {
             binary: self.binary,
             html: self.html,
             select: self.select.clone(),
+            html_in_workers: false,
             keys: Some(self.keys()),
         }
     }
@@ -139,11 +140,13 @@ pub struct Stages {
     pub walk: Duration,
     /// Reading and decoding (the reader thread).
     pub read_decode: Duration,
-    /// Tokenizing and hashing, summed over workers (backends that count later).
+    /// Tokenizing and hashing, summed over workers (backends that count
+    /// later), with the parsing of HTML pages, which workers do.
     pub tokenize_hash: Duration,
     /// Counting, summed over workers, plus the backend's final work.
     pub count: Duration,
-    /// Tokenizing, hashing and counting done in one pass (the CPU backend).
+    /// Tokenizing, hashing and counting done in one pass (the CPU backend),
+    /// with the parsing of HTML pages.
     pub tokenize_hash_count: Duration,
     /// Backend-specific stages.
     pub backend: Vec<(String, Duration)>,
@@ -352,7 +355,7 @@ fn execute<B: Backend>(
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let stop = AtomicBool::new(false);
     let keys = opts.keys();
-    let read_opts = opts.read();
+    let read_opts = ReadOptions { html_in_workers: true, ..opts.read() };
     let backend_ref = &backend;
     // The first failure is kept, and stops every worker.
     let failed = |e: Error| {
@@ -379,6 +382,7 @@ fn execute<B: Backend>(
                     continue; // drain, so the reader never blocks
                 }
                 let t0 = Instant::now();
+                let chunk = chunk.visible(read_opts.select.as_ref());
                 keys.feed(&chunk, &mut scratch, &mut w.local);
                 let t1 = Instant::now();
                 let result = backend_ref.end_chunk(&mut w.local);
@@ -685,7 +689,14 @@ mod tests {
         // Tiny chunks, chunks that cross the target, one past it alone, empty ones.
         let sizes: Vec<usize> = (0..2_000).map(|i| [1, 0, 7, 60, 250, 3][i % 6] * (i % 5 != 4) as usize).collect();
         for (seq, &n) in sizes.iter().enumerate() {
-            let chunk = Chunk { doc: 0, seq: seq as u32, text: "x".repeat(n), context: String::new(), last: false };
+            let chunk = Chunk {
+                doc: 0,
+                seq: seq as u32,
+                text: "x".repeat(n),
+                context: String::new(),
+                last: false,
+                html: false,
+            };
             assert!(batches.push(chunk));
         }
         assert!(!batches.batch.is_empty(), "a short batch waits for the end");
@@ -704,7 +715,8 @@ mod tests {
         let (tx, rx) = crossbeam_channel::unbounded();
         let mut batches = Batches { tx, batch: Vec::new(), bytes: 0, target: 100, waiting: Duration::ZERO };
         for seq in 0..600 {
-            assert!(batches.push(Chunk { doc: 0, seq, text: String::new(), context: String::new(), last: false }));
+            let empty = Chunk { doc: 0, seq, text: String::new(), context: String::new(), last: false, html: false };
+            assert!(batches.push(empty));
         }
         drop(batches);
         assert_eq!(rx.iter().map(|b| b.len()).collect::<Vec<_>>(), [BATCH_CHUNKS, BATCH_CHUNKS]);
