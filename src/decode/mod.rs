@@ -240,6 +240,15 @@ mod tests {
             assert!(!seen.html && seen.text.contains("Gallia") && !seen.text.contains("no"));
             assert_eq!(seen.text, here);
         }
+        // A page too large to wait in the queue is parsed by the reader.
+        let big = format!("<p>{}</p>", "verba ".repeat(reader::HTML_IN_WORKERS_BYTES / 6 + 1));
+        let opts = ReadOptions { html_in_workers: true, ..ReadOptions::default() };
+        let mut chunks = Vec::new();
+        read_document(&doc, &mut big.as_bytes(), &Served::default(), &opts, &mut |c| {
+            chunks.push(c);
+            true
+        });
+        assert!(chunks.len() > 1 && chunks.iter().all(|c| !c.html && !c.text.contains('<')));
     }
 
     #[test]

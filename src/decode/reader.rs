@@ -28,9 +28,10 @@ pub struct ReadOptions {
     pub html: HtmlMode,
     /// Keep only the text of HTML elements matching this selector.
     pub select: Option<Select>,
-    /// Hand on each HTML page whole, decoded, for the worker that takes it
-    /// to parse ([`Chunk::html`]), instead of parsing it here: parsing is
-    /// most of an HTML page's time, and one reader would parse every page.
+    /// Hand on each HTML page (of up to [`HTML_IN_WORKERS_BYTES`]) whole,
+    /// decoded, for the worker that takes it to parse ([`Chunk::html`]),
+    /// instead of parsing it here: parsing is most of an HTML page's time,
+    /// and one reader would parse every page.
     pub html_in_workers: bool,
     /// The keys counted, when chunks must carry context for n-grams.
     pub keys: Option<Keys>,
@@ -38,6 +39,10 @@ pub struct ReadOptions {
 
 /// An HTML page is parsed whole; a larger one is an error.
 pub const MAX_HTML_BYTES: usize = 1 << 30;
+
+/// The largest page handed to a worker to parse ([`ReadOptions::html_in_workers`]):
+/// pages wait whole in the workers' queue, so a larger one is parsed here.
+pub const HTML_IN_WORKERS_BYTES: usize = 4 << 20;
 
 /// What a server said of a document's bytes (nothing, for files), or what
 /// the whole file says of a piece of it.
@@ -150,7 +155,7 @@ pub fn read_document(
     if served.part.is_none() && opts.html.applies(&doc.name, served.content_type, buf.bytes()) {
         let page = read_html(reader, buf.into_vec(), eof, failed, declared, &mut report);
         match page {
-            Some(page) if opts.html_in_workers => chunker.emit_html(page),
+            Some(page) if opts.html_in_workers && page.len() <= HTML_IN_WORKERS_BYTES => chunker.emit_html(page),
             Some(page) => {
                 chunker.pending.push_str(&html::visible_text(&page, opts.select.as_ref()));
                 chunker.flush_full();
