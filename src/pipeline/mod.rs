@@ -557,13 +557,15 @@ const BATCH_CHUNKS: usize = 256;
 
 impl Batches {
     /// Adds `chunk`, sending what is due; false once the workers are gone.
+    /// A chunk that its document goes on after was cut full, and goes at once.
     fn push(&mut self, chunk: Chunk) -> bool {
         if !self.batch.is_empty() && self.bytes + chunk.text.len() > self.target && !self.send() {
             return false;
         }
+        let full = !chunk.last;
         self.bytes += chunk.text.len();
         self.batch.push(chunk);
-        (self.bytes < self.target && self.batch.len() < BATCH_CHUNKS) || self.send()
+        (!full && self.bytes < self.target && self.batch.len() < BATCH_CHUNKS) || self.send()
     }
 
     fn send(&mut self) -> bool {
@@ -689,14 +691,10 @@ mod tests {
         // Tiny chunks, chunks that cross the target, one past it alone, empty ones.
         let sizes: Vec<usize> = (0..2_000).map(|i| [1, 0, 7, 60, 250, 3][i % 6] * (i % 5 != 4) as usize).collect();
         for (seq, &n) in sizes.iter().enumerate() {
-            let chunk = Chunk {
-                doc: 0,
-                seq: seq as u32,
-                text: "x".repeat(n),
-                context: String::new(),
-                last: false,
-                html: false,
-            };
+            // Every seventh chunk is cut full from a document that goes on.
+            let last = seq % 7 != 3;
+            let chunk =
+                Chunk { doc: 0, seq: seq as u32, text: "x".repeat(n), context: String::new(), last, html: false };
             assert!(batches.push(chunk));
         }
         assert!(!batches.batch.is_empty(), "a short batch waits for the end");
@@ -706,16 +704,18 @@ mod tests {
         for b in &sent {
             let bytes: usize = b.iter().map(|c| c.text.len()).sum();
             assert!(!b.is_empty() && b.len() <= BATCH_CHUNKS);
-            // Past the target only by a single chunk.
+            // Past the target only by a single chunk; a full chunk ends its batch.
             assert!(bytes <= 100 || b.len() == 1, "{} chunks of {bytes} bytes", b.len());
+            assert!(b[..b.len() - 1].iter().all(|c| c.last), "a full chunk waited");
         }
+        assert!(sent.iter().any(|b| b.len() > 1), "small chunks share batches");
         let seqs: Vec<u32> = sent.iter().flatten().map(|c| c.seq).collect();
         assert_eq!(seqs, (0..sizes.len() as u32).collect::<Vec<_>>());
         // Empty chunks (nothing toward the target) go at the cap.
         let (tx, rx) = crossbeam_channel::unbounded();
         let mut batches = Batches { tx, batch: Vec::new(), bytes: 0, target: 100, waiting: Duration::ZERO };
         for seq in 0..600 {
-            let empty = Chunk { doc: 0, seq, text: String::new(), context: String::new(), last: false, html: false };
+            let empty = Chunk { doc: 0, seq, text: String::new(), context: String::new(), last: true, html: false };
             assert!(batches.push(empty));
         }
         drop(batches);
