@@ -537,9 +537,9 @@ impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
 
 /// Chunks on their way to the workers, sent a batch at a time. A directory
 /// of small files makes a chunk of each, and a message per chunk, with a
-/// worker woken for each, cost more than the counting: 20,000 files of 500
-/// bytes took median 307 ms on 2 threads against 338 on one, the workers
-/// spinning on the channel beside the reader they waited for.
+/// worker woken for each, cost more than the counting: the workers spun on
+/// the channel beside the reader they waited for (20,000 files of 500
+/// bytes, 2 threads: median 294 ms, 275 in batches; 40,010 futex calls, 169).
 struct Batches {
     tx: crossbeam_channel::Sender<Vec<Chunk>>,
     batch: Vec<Chunk>,
