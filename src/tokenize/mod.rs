@@ -247,18 +247,12 @@ fn lower_short_ascii(token: &[u8], out: &mut Vec<u8>) {
     out.truncate(at + n);
 }
 
-/// General Punctuation (dashes, quotes, spaces): no case, and common in
-/// text, so spared the search of `char::to_lowercase`.
-const CASELESS: std::ops::Range<u32> = 0x2000..0x2070;
-
 /// Appends the lowercase of `c` (as `char::to_lowercase`).
 #[inline]
 fn push_lower(out: &mut Vec<u8>, c: char, table: &[u32; 0x800]) {
     let mut buf = [0u8; 4];
     let cp = c as u32;
-    if CASELESS.contains(&cp) {
-        out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-    } else if cp < 0x800 && table[cp as usize] != 0 {
+    if cp < 0x800 && table[cp as usize] != 0 {
         let l = char::from_u32(table[cp as usize]).unwrap_or(c);
         out.extend_from_slice(l.encode_utf8(&mut buf).as_bytes());
     } else {

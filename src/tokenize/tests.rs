@@ -223,14 +223,6 @@ fn tokens_are_the_same_at_every_alignment() {
     }
 }
 
-#[test]
-fn the_caseless_range_has_no_case() {
-    for cp in CASELESS {
-        let c = char::from_u32(cp).unwrap();
-        assert_eq!(c.to_lowercase().collect::<String>(), c.to_string(), "U+{cp:04X}");
-    }
-}
-
 /// The capitals mask of the block scan: tokens with an ASCII capital
 /// anywhere (first byte, last byte, across a 64-byte block edge) are
 /// lowercased, and the others are passed on untouched.
