@@ -138,13 +138,11 @@ impl<'a> Chunker<'a> {
     }
 
     /// Hands on a whole HTML page (decoded) as the document's only chunk,
-    /// for a worker to parse.
-    pub(super) fn emit_html(mut self, page: String) {
+    /// for a worker to parse. The document ends here, so a sink's answer
+    /// to stop is left to the reader's own check between documents.
+    pub(super) fn emit_html(self, page: String) {
         debug_assert!(self.seq == 0 && self.pending.is_empty(), "a page is its document's only chunk");
-        let chunk = Chunk { doc: self.doc, seq: 0, text: page, context: String::new(), last: true, html: true };
-        if !(self.sink)(chunk) {
-            self.stopped = true;
-        }
+        (self.sink)(Chunk { doc: self.doc, seq: 0, text: page, context: String::new(), last: true, html: true });
     }
 
     /// Hands on what is left.
