@@ -58,6 +58,22 @@ fn many_tiny_documents_never_share_a_chunk() {
 }
 
 #[test]
+fn the_reader_is_one_of_the_counting_threads() {
+    let text = "alpha beta gamma delta ".repeat(5_000);
+    let all = chunks(&text, 0, 64).len() as u64;
+    for threads in [1, 2, 4] {
+        let o = run(&[Operand::text("t", text.clone())], &cpu_options(Mode::Words, false, 64, threads));
+        let words = ["alpha", "beta", "delta", "gamma"];
+        assert_eq!(rows(&o.table), words.map(|w| (w.to_string(), 5_000)), "{threads} threads");
+        assert_eq!(o.workers.len(), threads, "the reader and {} workers", threads - 1);
+        assert_eq!(o.workers.iter().map(|w| w.chunks).sum::<u64>(), all, "each chunk is counted once");
+        if threads == 1 {
+            assert_eq!(o.workers[0].chunks, all, "one thread reads and counts everything");
+        }
+    }
+}
+
+#[test]
 fn text_with_only_non_ascii_separators_is_cut() {
     let text = "中文。".repeat(20_000);
     // Chunks stay near the chunk size: the ideographic full stop cuts.

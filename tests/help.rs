@@ -173,7 +173,7 @@ fn short_options_users_guess() {
         .args(["-j", "1", "--stats", "--backend", "cpu", f])
         .assert()
         .success()
-        .stderr(predicates::str::contains("(1 worker threads)"));
+        .stderr(predicates::str::contains("(1 thread)"));
     // Together, as people type them.
     assert_eq!(stdout_of(&["-n", "1", "-f", "tsv", "-j", "2", f]), "a\t3\n");
     // The subcommands with a --format take -f too, and sentences takes -j.

@@ -426,7 +426,7 @@ def count(
     ``gpucount bench --calibrate`` was faster on an input this large),
     ``"cpu"`` or ``"gpu"`` (any adapter, software ones
     included; ``GpuError`` if none can be used); adapter: index or name from
-    ``devices()``; threads: worker threads (``None``: one per core).
+    ``devices()``; threads: threads that count, the reader among them (``None``: one per core).
 
     Which rows: top (the N most frequent), min_count, share (add each row's
     share and the cumulative share), sort (``"count"``, ``"word"``, or

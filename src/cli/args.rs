@@ -489,7 +489,7 @@ pub struct TextArgs {
     /// (its default: '(?u)\b\w\w+\b'). Replaces --tokenizer.
     #[arg(long, value_name = "REGEX", conflicts_with_all = ["tokenizer", "inner_punctuation"], help_heading = WORDS)]
     pub token_pattern: Option<String>,
-    /// Worker threads (0: one per logical core).
+    /// Threads that count, the one that reads among them (0: one per logical core).
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0, help_heading = BACKEND)]
     pub threads: usize,
     // Test hooks: force collisions and tiny chunks.

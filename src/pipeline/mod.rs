@@ -1,6 +1,7 @@
 //! The run: documents from a source, one reader thread that reads, decodes
 //! and chunks them in order, worker threads that turn chunks into keys for
-//! the backend, and the backend's table at the end. The pipeline owns the
+//! the backend (the reader too, when they fall behind), and the backend's
+//! table at the end. The pipeline owns the
 //! backend choice (through [`select`]), the GPU-to-CPU fallback, stage timing
 //! (from the first directory entry to the last byte written) and
 //! cancellation.
@@ -44,7 +45,7 @@ pub struct Options {
     /// outcome then names the documents.
     pub per_doc: bool,
     pub encoding: EncodingChoice,
-    /// Worker threads; 0 means one per logical core.
+    /// Threads that count, the reader among them; 0 means one per logical core.
     pub threads: usize,
     /// Target size of a text chunk handed to a worker.
     pub chunk_bytes: usize,
@@ -93,7 +94,7 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The number of worker threads this run uses.
+    /// The number of threads that count in this run (the reader and the workers).
     pub fn threads(&self) -> usize {
         if self.threads > 0 { self.threads } else { std::thread::available_parallelism().map_or(1, |n| n.get()) }
     }
@@ -174,7 +175,7 @@ impl Stages {
     }
 }
 
-/// What one worker thread did, so load balance can be seen.
+/// What one counting thread did, so load balance can be seen.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WorkerStats {
     pub chunks: u64,
@@ -210,6 +211,7 @@ pub struct Outcome {
     /// Backend notes for `--stats`.
     pub notes: Vec<String>,
     pub stages: Stages,
+    /// What each counting thread did, the reader's first.
     pub workers: Vec<WorkerStats>,
     pub threads: usize,
     /// When the run started (the wall clock of `--stats` runs from here).
@@ -329,14 +331,91 @@ struct Failed {
     replayable: bool,
 }
 
+/// One counting thread's state.
 struct Worker<L> {
     local: L,
     stats: WorkerStats,
     tokenize: Duration,
     count: Duration,
+    scratch: Vec<u8>,
+}
+
+/// What the counting threads share: the backend, how keys are made, and
+/// the first failure, which stops them all.
+struct Crew<'b, B> {
+    backend: &'b B,
+    keys: Keys,
+    select: Option<Select>,
+    stop: AtomicBool,
+    failure: Mutex<Option<Error>>,
+}
+
+impl<B: Backend> Crew<'_, B> {
+    fn worker(&self) -> Worker<B::Local> {
+        Worker {
+            local: self.backend.local(),
+            stats: WorkerStats::default(),
+            tokenize: Duration::ZERO,
+            count: Duration::ZERO,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn fail(&self, e: Error) {
+        if let Ok(mut f) = self.failure.lock() {
+            f.get_or_insert(e);
+        }
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    /// Counts a batch of chunks into `w` (nothing once the run is stopped).
+    fn take(&self, w: &mut Worker<B::Local>, batch: Vec<Chunk>) {
+        for chunk in batch {
+            if self.stopped() {
+                return;
+            }
+            let t0 = Instant::now();
+            let chunk = chunk.visible(self.select.as_ref());
+            self.keys.feed(&chunk, &mut w.scratch, &mut w.local);
+            let t1 = Instant::now();
+            let result = self.backend.end_chunk(&mut w.local);
+            let t2 = Instant::now();
+            w.tokenize += t1 - t0;
+            w.count += t2 - t1;
+            w.stats.chunks += 1;
+            w.stats.documents += (chunk.seq == 0) as u64;
+            w.stats.bytes += chunk.text.len() as u64;
+            w.stats.busy += t2 - t0;
+            if let Err(e) = result {
+                self.fail(e);
+            }
+        }
+    }
+
+    /// A worker's last work on its own thread, after its last chunk.
+    fn end(&self, w: &mut Worker<B::Local>) {
+        if !self.stopped() {
+            let t0 = Instant::now();
+            let result = self.backend.end_worker(&mut w.local);
+            w.count += t0.elapsed();
+            if let Err(e) = result {
+                self.fail(e);
+            }
+        }
+    }
 }
 
 /// Counts `items` with `backend`.
+///
+/// `--threads N` runs N threads that count: the reader and N - 1 workers.
+/// The reader hands a batch of chunks to the workers while they keep up,
+/// and counts it itself when their queue is full. So one thread reads and
+/// counts everything in turn, and a thread more adds a core's worth of
+/// counting: the reader's time is not hidden on a core the count did not ask for.
 fn execute<B: Backend>(
     items: Documents<'_>,
     opts: &Options,
@@ -346,78 +425,59 @@ fn execute<B: Backend>(
 ) -> Result<Outcome, Failed> {
     let threads = opts.threads();
     let fail = |error| Failed { error, replayable: true };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("gpucount-worker-{i}"))
-        .build()
-        .map_err(|e| fail(Error::Config(format!("cannot start {threads} threads: {e}"))))?;
-    let (tx, rx) = crossbeam_channel::bounded::<Vec<Chunk>>(threads * 2);
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    let stop = AtomicBool::new(false);
-    let keys = opts.keys();
+    let pool = match threads - 1 {
+        0 => None,
+        n => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .thread_name(|i| format!("gpucount-worker-{i}"))
+                .build()
+                .map_err(|e| fail(Error::Config(format!("cannot start {threads} threads: {e}"))))?,
+        ),
+    };
+    // With no workers the queue holds nothing, and the reader counts every batch.
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Chunk>>((threads - 1) * 2);
     let read_opts = ReadOptions { html_in_workers: true, ..opts.read() };
-    let backend_ref = &backend;
-    // The first failure is kept, and stops every worker.
-    let failed = |e: Error| {
-        if let Ok(mut f) = failure.lock() {
-            f.get_or_insert(e);
-        }
-        stop.store(true, Ordering::Relaxed);
+    let crew = Crew {
+        backend: &backend,
+        keys: opts.keys(),
+        select: read_opts.select.clone(),
+        stop: AtomicBool::new(false),
+        failure: Mutex::new(None),
     };
 
-    let (read, workers) = std::thread::scope(|s| {
-        let reading = std::thread::Builder::new()
-            .name("gpucount-reader".into())
-            .spawn_scoped(s, || read_all(items, &read_opts, tx, &stop, opts));
-        let workers = pool.broadcast(|_| {
-            let mut w = Worker {
-                local: backend_ref.local(),
-                stats: WorkerStats::default(),
-                tokenize: Duration::ZERO,
-                count: Duration::ZERO,
-            };
-            let mut scratch = Vec::new();
-            for chunk in rx.iter().flatten() {
-                if stop.load(Ordering::Relaxed) {
-                    continue; // drain, so the reader never blocks
+    let (read, mut workers) = std::thread::scope(|s| {
+        let reading = std::thread::Builder::new().name("gpucount-reader".into()).spawn_scoped(s, || {
+            let mut w = crew.worker();
+            let report = read_all(items, &read_opts, tx, Some(&mut |batch| crew.take(&mut w, batch)), &crew.stop, opts);
+            crew.end(&mut w);
+            (report, w)
+        });
+        let workers = pool.as_ref().map_or_else(Vec::new, |pool| {
+            pool.broadcast(|_| {
+                let mut w = crew.worker();
+                // Once stopped, the rest is drained, so the reader never blocks.
+                for batch in rx.iter() {
+                    crew.take(&mut w, batch);
                 }
-                let t0 = Instant::now();
-                let chunk = chunk.visible(read_opts.select.as_ref());
-                keys.feed(&chunk, &mut scratch, &mut w.local);
-                let t1 = Instant::now();
-                let result = backend_ref.end_chunk(&mut w.local);
-                let t2 = Instant::now();
-                w.tokenize += t1 - t0;
-                w.count += t2 - t1;
-                w.stats.chunks += 1;
-                w.stats.documents += (chunk.seq == 0) as u64;
-                w.stats.bytes += chunk.text.len() as u64;
-                w.stats.busy += t2 - t0;
-                if let Err(e) = result {
-                    failed(e);
-                }
-            }
-            if !stop.load(Ordering::Relaxed) {
-                let t0 = Instant::now();
-                let result = backend_ref.end_worker(&mut w.local);
-                w.count += t0.elapsed();
-                if let Err(e) = result {
-                    failed(e);
-                }
-            }
-            w
+                crew.end(&mut w);
+                w
+            })
         });
         (reading.map(|r| r.join()), workers)
     });
     let mut read = match read {
-        Ok(Ok(read)) => read,
+        Ok(Ok((read, reader))) => {
+            workers.insert(0, reader);
+            read
+        }
         Ok(Err(_)) => return Err(fail(Error::Config("reader thread panicked".into()))),
         Err(e) => return Err(fail(Error::Config(format!("cannot start the reader thread: {e}")))),
     };
     if let Some(e) = read.fatal.take() {
         return Err(fail(Error::Input(e)));
     }
-    if let Some(error) = failure.into_inner().ok().flatten() {
+    if let Some(error) = crew.failure.into_inner().ok().flatten() {
         return Err(Failed { error, replayable: read.replayable });
     }
     if opts.cancelled() {
@@ -427,8 +487,13 @@ fn execute<B: Backend>(
     let worker_stats: Vec<WorkerStats> = workers.iter().map(|w| w.stats).collect();
     let tokenize: Duration = workers.iter().map(|w| w.tokenize).sum();
     let count: Duration = workers.iter().map(|w| w.count).sum();
-    let local = pool.install(|| workers.into_par_iter().map(|w| w.local).reduce_with(|a, b| backend_ref.merge(a, b)));
-    let local = local.unwrap_or_else(|| backend_ref.local());
+    let locals = workers.into_iter().map(|w| w.local);
+    let merge = |a, b| backend.merge(a, b);
+    let local = match &pool {
+        Some(pool) => pool.install(|| locals.collect::<Vec<_>>().into_par_iter().reduce_with(merge)),
+        None => locals.reduce(merge),
+    };
+    let local = local.unwrap_or_else(|| backend.local());
     let finished = backend.finish(local).map_err(|error| Failed { error, replayable: read.replayable })?;
     let mut stages = Stages { walk: read.walk, read_decode: read.busy, backend: finished.stages, ..Stages::default() };
     // Merging and the backend's last work belong to whichever counting stage ran.
@@ -540,7 +605,7 @@ impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
 /// worker woken for each, cost more than the counting: the workers spun on
 /// the channel beside the reader they waited for (20,000 files of 500
 /// bytes, 2 threads: median 294 ms, 275 in batches; 40,010 futex calls, 169).
-struct Batches {
+struct Batches<'h> {
     tx: crossbeam_channel::Sender<Vec<Chunk>>,
     batch: Vec<Chunk>,
     /// Text bytes in `batch`.
@@ -548,14 +613,25 @@ struct Batches {
     /// A batch goes once its text reaches this (a chunk's target size); a
     /// chunk that would take it past goes in the next one.
     target: usize,
-    /// Time spent blocked on a full channel.
-    waiting: Duration,
+    /// Counts a batch on the reader's thread when the queue is full; without
+    /// it, the reader waits for room (the order of batches then holds).
+    count_here: Option<&'h mut dyn FnMut(Vec<Chunk>)>,
+    /// Time spent blocked on a full queue, or counting.
+    away: Duration,
 }
 
 /// Chunks in a batch, at most: tiny documents cost memory beyond their text.
 const BATCH_CHUNKS: usize = 256;
 
-impl Batches {
+impl<'h> Batches<'h> {
+    fn new(
+        tx: crossbeam_channel::Sender<Vec<Chunk>>,
+        target: usize,
+        count_here: Option<&'h mut dyn FnMut(Vec<Chunk>)>,
+    ) -> Self {
+        Batches { tx, batch: Vec::new(), bytes: 0, target, count_here, away: Duration::ZERO }
+    }
+
     /// Adds `chunk`, sending what is due; false once the workers are gone.
     /// A chunk that its document goes on after was cut full, and goes at once.
     fn push(&mut self, chunk: Chunk) -> bool {
@@ -569,11 +645,21 @@ impl Batches {
     }
 
     fn send(&mut self) -> bool {
+        use crossbeam_channel::TrySendError;
+        let batch = std::mem::take(&mut self.batch);
+        self.bytes = 0;
         let t = Instant::now();
         // The receivers live until the reader's thread is joined.
-        let sent = self.tx.send(std::mem::take(&mut self.batch)).is_ok();
-        self.waiting += t.elapsed();
-        self.bytes = 0;
+        let sent = match (self.tx.try_send(batch), &mut self.count_here) {
+            (Ok(()), _) => true,
+            (Err(TrySendError::Full(batch)), Some(count)) => {
+                count(batch);
+                true
+            }
+            (Err(TrySendError::Full(batch)), None) => self.tx.send(batch).is_ok(),
+            (Err(TrySendError::Disconnected(_)), _) => false,
+        };
+        self.away += t.elapsed();
         sent
     }
 }
@@ -584,6 +670,7 @@ fn read_all(
     mut items: Documents<'_>,
     read: &ReadOptions,
     tx: crossbeam_channel::Sender<Vec<Chunk>>,
+    count_here: Option<&mut dyn FnMut(Vec<Chunk>)>,
     stop: &AtomicBool,
     opts: &Options,
 ) -> ReadReport {
@@ -615,7 +702,7 @@ fn read_all(
         next_place += 1;
         next_place - 1
     };
-    let mut batches = Batches { tx, batch: Vec::new(), bytes: 0, target: read.chunk_bytes, waiting: Duration::ZERO };
+    let mut batches = Batches::new(tx, read.chunk_bytes, count_here);
     let mut sink = |chunk: Chunk| !stopped() && batches.push(chunk);
     let unpack_opts = UnpackOptions { raw: opts.raw, walk: opts.walk.clone() };
     loop {
@@ -675,7 +762,7 @@ fn read_all(
     if !batches.batch.is_empty() {
         batches.send();
     }
-    report.busy = started.elapsed().saturating_sub(batches.waiting).saturating_sub(report.walk);
+    report.busy = started.elapsed().saturating_sub(batches.away).saturating_sub(report.walk);
     report.places = next_place;
     report
 }
@@ -687,7 +774,7 @@ mod tests {
     #[test]
     fn batches_keep_every_chunk_in_order_within_their_bounds() {
         let (tx, rx) = crossbeam_channel::unbounded();
-        let mut batches = Batches { tx, batch: Vec::new(), bytes: 0, target: 100, waiting: Duration::ZERO };
+        let mut batches = Batches::new(tx, 100, None);
         // Tiny chunks, chunks that cross the target, one past it alone, empty ones.
         let sizes: Vec<usize> = (0..2_000).map(|i| [1, 0, 7, 60, 250, 3][i % 6] * (i % 5 != 4) as usize).collect();
         for (seq, &n) in sizes.iter().enumerate() {
@@ -713,12 +800,44 @@ mod tests {
         assert_eq!(seqs, (0..sizes.len() as u32).collect::<Vec<_>>());
         // Empty chunks (nothing toward the target) go at the cap.
         let (tx, rx) = crossbeam_channel::unbounded();
-        let mut batches = Batches { tx, batch: Vec::new(), bytes: 0, target: 100, waiting: Duration::ZERO };
+        let mut batches = Batches::new(tx, 100, None);
         for seq in 0..600 {
             let empty = Chunk { doc: 0, seq, text: String::new(), context: String::new(), last: true, html: false };
             assert!(batches.push(empty));
         }
         drop(batches);
         assert_eq!(rx.iter().map(|b| b.len()).collect::<Vec<_>>(), [BATCH_CHUNKS, BATCH_CHUNKS]);
+    }
+
+    #[test]
+    fn a_full_queue_makes_the_reader_count_the_batch_itself() {
+        // Room for `queue` batches and no worker taking them (0: one thread).
+        for queue in [0, 1, 3] {
+            let (tx, rx) = crossbeam_channel::bounded(queue);
+            let mut here: Vec<Vec<Chunk>> = Vec::new();
+            let mut count_here = |batch| here.push(batch);
+            let mut batches = Batches::new(tx, 10, Some(&mut count_here));
+            for seq in 0..20 {
+                let chunk =
+                    Chunk { doc: 0, seq, text: "x".repeat(10), context: String::new(), last: true, html: false };
+                assert!(batches.push(chunk), "nothing waits for a worker");
+            }
+            drop(batches);
+            let queued: Vec<u32> = rx.try_iter().flatten().map(|c| c.seq).collect();
+            assert_eq!(queued, (0..queue as u32).collect::<Vec<_>>(), "the queue fills first");
+            let counted: Vec<u32> = here.iter().flatten().map(|c| c.seq).collect();
+            assert_eq!(counted, (queue as u32..20).collect::<Vec<_>>(), "then every batch is counted here");
+        }
+        // Without a counter here, a full queue waits for a worker, as the
+        // sentences pipeline needs to keep its batches in order.
+        let (tx, rx) = crossbeam_channel::bounded::<Vec<Chunk>>(1);
+        let taker = std::thread::spawn(move || rx.iter().flatten().map(|c| c.seq).collect::<Vec<u32>>());
+        let mut batches = Batches::new(tx, 10, None);
+        for seq in 0..20 {
+            let chunk = Chunk { doc: 0, seq, text: "x".repeat(10), context: String::new(), last: true, html: false };
+            assert!(batches.push(chunk));
+        }
+        drop(batches);
+        assert_eq!(taker.join().unwrap(), (0..20).collect::<Vec<_>>());
     }
 }

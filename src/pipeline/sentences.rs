@@ -98,7 +98,7 @@ pub fn sentences(
     let mut written: io::Result<()> = Ok(());
     let read = std::thread::scope(|s| {
         let source = Box::new(opts.sources(operands));
-        let reading = s.spawn(|| read_all(source, &read_opts, chunk_tx, &stop, opts));
+        let reading = s.spawn(|| read_all(source, &read_opts, chunk_tx, None, &stop, opts));
         s.spawn(|| assemble(chunk_rx, job_tx, slot_rx));
         for _ in 0..threads {
             let (jobs, done) = (job_rx.clone(), done_tx.clone());

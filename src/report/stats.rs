@@ -33,7 +33,8 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome) -> io::Result<()> {
     for (name, enc) in &o.encodings {
         writeln!(out, "encoding: {}: {enc}", crate::error::escape_name(name.as_bytes()))?;
     }
-    writeln!(out, "backend:  {} ({} worker threads)", o.backend, o.threads)?;
+    let plural = if o.threads == 1 { "" } else { "s" };
+    writeln!(out, "backend:  {} ({} thread{plural})", o.backend, o.threads)?;
     for note in &o.notes {
         writeln!(out, "          {note}")?;
     }
@@ -49,11 +50,13 @@ pub fn write_stats(out: &mut dyn Write, o: &Outcome) -> io::Result<()> {
     }
     line("resolve", s.resolve)?;
     line("sort+output", s.output)?;
-    writeln!(out, "workers (chunks, documents started, text bytes, busy seconds):")?;
+    writeln!(out, "threads (chunks, documents started, text bytes, busy seconds counting):")?;
     for (i, w) in o.workers.iter().enumerate() {
+        // The first counts what the workers leave when they fall behind its reading.
+        let name = if i == 0 { "reader".to_string() } else { i.to_string() };
         writeln!(
             out,
-            "  {i:<3} {:>9} {:>9} {:>15} {:>9.3} s",
+            "  {name:<6} {:>9} {:>9} {:>15} {:>9.3} s",
             group_thousands(w.chunks),
             group_thousands(w.documents),
             group_thousands(w.bytes),
