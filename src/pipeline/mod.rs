@@ -450,6 +450,11 @@ fn execute<B: Backend>(
         let reading = std::thread::Builder::new().name("gpucount-reader".into()).spawn_scoped(s, || {
             let mut w = crew.worker();
             let report = read_all(items, &read_opts, tx, Some(&mut |batch| crew.take(&mut w, batch)), &crew.stop, opts);
+            // Read to the end: take from the queue beside the workers, so
+            // they do not count its last batches while this thread idles.
+            for batch in rx.try_iter() {
+                crew.take(&mut w, batch);
+            }
             crew.end(&mut w);
             (report, w)
         });
