@@ -58,14 +58,23 @@ pub fn write(out: &mut dyn Write, outcome: &mut Outcome, opts: &ReportOptions) -
         return written;
     }
     let (written, resolve, t_output) = {
-        let rows = outcome.table.rows(opts.min_count.max(1));
-        let resolve = t_resolve.elapsed();
-        let t_output = Instant::now();
-        let rows = match (opts.sort, opts.top) {
-            (SortBy::Count, top) => sort_rows(rows, top),
-            (SortBy::Word, None) => sort_rows_by_word(rows),
-            // The most frequent first, then printed by word.
-            (SortBy::Word, top) => sort_rows_by_word(sort_rows(rows, top)),
+        let min_count = opts.min_count.max(1);
+        let (rows, resolve, t_output) = match opts.top {
+            None => {
+                let keyed = outcome.table.keyed_rows(min_count, opts.sort == SortBy::Count);
+                let (resolve, t_output) = (t_resolve.elapsed(), Instant::now());
+                (keyed.sorted(), resolve, t_output)
+            }
+            top => {
+                let rows = outcome.table.rows(min_count);
+                let (resolve, t_output) = (t_resolve.elapsed(), Instant::now());
+                let rows = match opts.sort {
+                    SortBy::Count => sort_rows(rows, top),
+                    // The most frequent first, then printed by word.
+                    SortBy::Word => sort_rows_by_word(sort_rows(rows, top)),
+                };
+                (rows, resolve, t_output)
+            }
         };
         (write_rows(out, outcome, &rows, opts), resolve, t_output)
     };
