@@ -535,7 +535,8 @@ def _options(scope: Dict[str, Any]) -> Dict[str, Any]:
 
 def devices() -> Dict[str, Any]:
     """CPU cores and GPU adapters, and what ``backend="auto"`` picks, as
-    ``gpucount devices --format json``: ``logical_cores``, ``rayon_threads``,
+    ``gpucount devices --format json``: ``logical_cores``, ``rayon_threads``
+    (the threads that count by default, the reader among them),
     ``adapters`` (each with ``index``, ``name``, ``backend``, ``device_type``,
     ``hardware``, limits...), ``auto_large_input`` and ``auto_small_input``."""
     return json.loads(_gpucount._devices())

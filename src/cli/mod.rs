@@ -322,7 +322,8 @@ fn devices(format: MachineFormat) -> io::Result<()> {
             writeln!(out)
         }
         MachineFormat::Text => {
-            writeln!(out, "cpu: {} logical cores; rayon uses {} threads", report.logical_cores, report.rayon_threads)?;
+            // `rayon_threads` keeps its JSON name: the threads that count, the reader among them.
+            writeln!(out, "cpu: {} logical cores; counts on {} threads", report.logical_cores, report.rayon_threads)?;
             if report.adapters.is_empty() {
                 writeln!(out, "gpu: none found ({})", Devices::none_found_help())?;
             }
