@@ -365,7 +365,7 @@ impl CountTable {
 
     /// Iterates over (token, count). Tokens come from decoded text, so they are UTF-8.
     pub fn iter(&self) -> impl Iterator<Item = (&str, u64)> {
-        self.iter_keyed().map(|(_, t, n)| (std::str::from_utf8(t).unwrap_or("\u{FFFD}"), n))
+        self.iter_keyed().map(|(_, t, n)| (as_text(t), n))
     }
 
     /// Rows with `count >= min_count`, unordered: resolving keys to words.
@@ -395,10 +395,10 @@ impl CountTable {
     fn resolve<'a, T: Send>(&'a self, min_count: u64, row: impl Fn(&'a str, u64) -> T + Sync) -> Vec<T> {
         let row = &row;
         let resolved = |slots: &'a [Entry]| {
-            slots.iter().filter(move |e| e.count != 0 && e.count >= min_count).map(move |e| {
-                // Tokens come from decoded text, so they are UTF-8.
-                row(std::str::from_utf8(e.bytes(&self.arena)).unwrap_or("\u{FFFD}"), e.count)
-            })
+            slots
+                .iter()
+                .filter(move |e| e.count != 0 && e.count >= min_count)
+                .map(move |e| row(as_text(e.bytes(&self.arena)), e.count))
         };
         if self.slots.len() >= PARALLEL_SORT_ROWS {
             use rayon::prelude::*;
@@ -407,6 +407,11 @@ impl CountTable {
             resolved(&self.slots).collect()
         }
     }
+}
+
+/// A token's bytes as text (tokens come from decoded text, so they are UTF-8).
+fn as_text(token: &[u8]) -> &str {
+    std::str::from_utf8(token).unwrap_or("\u{FFFD}")
 }
 
 /// Resolved rows beside their sort keys, see [`CountTable::keyed_rows`].
