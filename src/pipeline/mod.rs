@@ -814,6 +814,68 @@ mod tests {
         assert_eq!(rx.iter().map(|b| b.len()).collect::<Vec<_>>(), [BATCH_CHUNKS, BATCH_CHUNKS]);
     }
 
+    /// The CPU backend, noting the thread that counted each chunk; workers
+    /// can be slowed, so their queue fills.
+    struct Noting {
+        cpu: CpuBackend,
+        slow_workers: bool,
+        counted_by: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Backend for Noting {
+        type Local = <CpuBackend as Backend>::Local;
+        const COUNTS_IN_SINK: bool = true;
+        fn local(&self) -> Self::Local {
+            self.cpu.local()
+        }
+        fn end_chunk(&self, local: &mut Self::Local) -> Result<(), Error> {
+            let name = std::thread::current().name().unwrap_or("").to_string();
+            if self.slow_workers && name != "gpucount-reader" {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            self.counted_by.lock().unwrap().push(name);
+            self.cpu.end_chunk(local)
+        }
+        fn end_worker(&self, local: &mut Self::Local) -> Result<(), Error> {
+            self.cpu.end_worker(local)
+        }
+        fn merge(&self, a: Self::Local, b: Self::Local) -> Self::Local {
+            self.cpu.merge(a, b)
+        }
+        fn finish(self, local: Self::Local) -> Result<crate::count::Finished, Error> {
+            self.cpu.finish(local)
+        }
+    }
+
+    #[test]
+    fn the_reader_counts_alone_on_one_thread_and_beside_slow_workers() {
+        let text = "alpha beta gamma delta ".repeat(2_000);
+        for (threads, slow_workers) in [(1, false), (2, true), (3, true)] {
+            let opts = Options { threads, chunk_bytes: 64, ..Options::default() };
+            let counted_by = Arc::new(Mutex::new(Vec::new()));
+            let backend = Noting {
+                cpu: CpuBackend::new(opts.backend.cpu, threads),
+                slow_workers,
+                counted_by: counted_by.clone(),
+            };
+            let items = Box::new(opts.sources(vec![Operand::text("t", text.clone())]));
+            let plan = Plan::Cpu { reason: "test".into() };
+            let o = execute(items, &opts, backend, &plan, Instant::now()).unwrap_or_else(|f| panic!("{}", f.error));
+            let rows: Vec<(&str, u64)> = o.table.sorted_rows(None, 1);
+            assert_eq!(rows, [("alpha", 2_000), ("beta", 2_000), ("delta", 2_000), ("gamma", 2_000)]);
+            let names = counted_by.lock().unwrap().clone();
+            let by_reader = names.iter().filter(|n| *n == "gpucount-reader").count();
+            assert_eq!(names.len() as u64, o.workers.iter().map(|w| w.chunks).sum::<u64>(), "each chunk once");
+            assert_eq!(o.workers[0].chunks, by_reader as u64, "the first row is the reader's");
+            if threads == 1 {
+                assert_eq!(by_reader, names.len(), "one thread reads and counts: {names:?}");
+            } else {
+                // Workers asleep on every chunk leave their queue full.
+                assert!(by_reader > 0, "{threads} threads: the reader never counted");
+            }
+        }
+    }
+
     #[test]
     fn a_full_queue_makes_the_reader_count_the_batch_itself() {
         // Room for `queue` batches and no worker taking them (0: one thread).
