@@ -24,7 +24,7 @@ pub struct Calibration {
     pub driver_info: String,
     /// Size of the input measured.
     pub bytes: u64,
-    /// CPU worker threads in the CPU run.
+    /// Threads that counted in the CPU run.
     pub cpu_threads: usize,
     pub cpu_mb_per_s: f64,
     pub gpu_mb_per_s: f64,

@@ -69,7 +69,7 @@ pub struct CpuBackend {
 }
 
 impl CpuBackend {
-    /// A backend for `workers` worker threads.
+    /// A backend for `workers` counting threads (each holds a local table).
     pub fn new(opts: CpuOptions, workers: usize) -> Self {
         let share = (LOCAL_ENTRIES / workers.max(1)).max(MIN_SPILL);
         let shards = (0..SHARDS).map(|_| Mutex::new(CountTable::new())).collect();

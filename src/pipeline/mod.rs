@@ -139,12 +139,12 @@ impl Options {
 pub struct Stages {
     /// Walking directories (the source, on the reader thread).
     pub walk: Duration,
-    /// Reading and decoding (the reader thread).
+    /// Reading and decoding (the reader thread, less the time it counts).
     pub read_decode: Duration,
-    /// Tokenizing and hashing, summed over workers (backends that count
-    /// later), with the parsing of HTML pages, which workers do.
+    /// Tokenizing and hashing, summed over the counting threads (backends
+    /// that count later), with the parsing of HTML pages, which they do.
     pub tokenize_hash: Duration,
-    /// Counting, summed over workers, plus the backend's final work.
+    /// Counting, summed over the counting threads, plus the backend's final work.
     pub count: Duration,
     /// Tokenizing, hashing and counting done in one pass (the CPU backend),
     /// with the parsing of HTML pages.
