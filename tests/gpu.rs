@@ -183,6 +183,24 @@ fn tiny_tables_flush_and_spill_without_losing_counts() {
 }
 
 #[test]
+fn a_table_grows_before_a_batch_of_new_keys_can_fill_it() {
+    if !gpu_available() {
+        return;
+    }
+    // Thousands of distinct words reach a 64-slot table in large batches: a
+    // table sized only by what it holds fills within one dispatch, and the
+    // rest of that batch spills to the host after probing every slot.
+    let d = Dir::new();
+    let text = ZipfText { words: 40_000, vocabulary: 8_000, ..ZipfText::default() }.to_text();
+    let inputs = file(&d, "z.txt", &text);
+    let opts = options(Mode::Words, false, 1 << 16, 2);
+    let growing = GpuOptions { initial_slots: 64, ..GpuOptions::default() };
+    let got = gpu(&inputs, &opts, growing);
+    assert_eq!(rows(&got.table), reference_rows(&reference(&text, Mode::Words, false)));
+    assert!(got.notes[0].contains(" 0 tokens spilled"), "no spills expected: {:?}", got.notes);
+}
+
+#[test]
 fn cli_output_is_byte_identical_in_every_format() {
     if !gpu_available() {
         return;

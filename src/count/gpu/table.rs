@@ -383,8 +383,9 @@ impl GpuTable {
             // Tokens are laid out back to back, so a run of records is a run of
             // words; a packed record says its start within 15 bits of its block's.
             let mut j = i + 1;
+            let most = self.dispatch_tokens();
             while j < records.len()
-                && j - i < self.batch_tokens as usize
+                && j - i < most
                 && words(&records[j]) <= max_words
                 && (records[j].start_word as u64 + words(&records[j])) - first.start_word as u64 <= window_words
                 && (records[j].start_word - records[i + (j - i) / BLOCK * BLOCK].start_word) as u64 <= MAX_BLOCK_OFFSET
@@ -587,30 +588,33 @@ impl GpuTable {
     /// Batches in flight have not reported yet, so the arena check counts
     /// every word they uploaded as if it joined the arena (an upper bound:
     /// the arena can never overflow), and the load check predicts their new
-    /// slots from the last retired batch's rate (a heuristic, as the load
-    /// limit is: a full table spills, exactly). Only when either says "full"
-    /// does the host wait for them, and then it decides on exact figures, as
-    /// an unpipelined table would.
+    /// slots, and this batch's, from the last retired batch's rate (a
+    /// heuristic, as the load limit is: a full table spills, exactly). Only
+    /// when either says "full" does the host wait for them, and then it
+    /// decides on the exact slots used, as an unpipelined table would, and
+    /// grows the table until this batch's predicted new slots fit: a batch
+    /// of mostly new keys (n-grams) would otherwise fill it in one dispatch,
+    /// and every later token of it would probe `max_probes` slots and spill.
     fn make_room(&mut self, n: u32, words: u64) -> Result<(), Error> {
         let in_flight_words: u64 = self.pending.iter().map(|p| p.words).sum();
         let in_flight_tokens: u64 = self.pending.iter().map(|p| p.tokens as u64).sum();
-        let load = (self.used as f64 + in_flight_tokens as f64 * self.new_slot_rate) / self.slots as f64;
-        let may_need_room = load > self.opts.max_load
-            || (self.grow_table && self.slots < self.max_slots)
+        let may_need_room = self.table_full(in_flight_tokens, n)
             || self.arena_used as u64 + in_flight_words + words > self.arena_words
             || self.tokens_since_flush + n as u64 > u32::MAX as u64;
         if !may_need_room {
             return Ok(());
         }
         self.retire_all()?;
-        let load = self.used as f64 / self.slots as f64;
-        let table_full = load > self.opts.max_load || (self.grow_table && self.slots < self.max_slots);
+        let table_full = self.table_full(0, n);
         let arena_full = self.arena_used as u64 + words > self.arena_words;
         let counts_may_wrap = self.tokens_since_flush + n as u64 > u32::MAX as u64;
         if table_full || arena_full || counts_may_wrap {
             self.flush()?;
             if table_full && self.slots < self.max_slots {
                 self.slots *= 2;
+                while self.slots < self.max_slots && self.load_after(0, n as u64, self.slots) > self.opts.max_load {
+                    self.slots *= 2;
+                }
                 self.table =
                     storage(&self.ctx.device, "table", self.slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
                 self.rebind();
@@ -623,6 +627,34 @@ impl GpuTable {
             self.rebind();
         }
         Ok(())
+    }
+
+    /// Most tokens in the next dispatch. The first dispatch of a run holds
+    /// no more than the table takes even if every token is new: it measures
+    /// the rate of new keys that sizes the table for the rest.
+    fn dispatch_tokens(&self) -> usize {
+        if self.stats.dispatches > 0 {
+            return self.batch_tokens as usize;
+        }
+        let room = (self.slots as f64 * self.opts.max_load) as usize;
+        room.max(1).min(self.batch_tokens as usize)
+    }
+
+    /// The share of `slots` used once `tokens` more bring new keys at the last measured rate.
+    fn load_after(&self, used: u32, tokens: u64, slots: u32) -> f64 {
+        (used as f64 + tokens as f64 * self.new_slot_rate) / slots as f64
+    }
+
+    /// Whether the table should be flushed (and grown) before a batch of `n`
+    /// tokens, with `in_flight` more not yet reported. A table at its largest
+    /// is flushed only once it is over the load limit: flushing it sooner
+    /// would not give a batch too large for it more room.
+    fn table_full(&self, in_flight: u64, n: u32) -> bool {
+        if self.slots < self.max_slots {
+            self.grow_table || self.load_after(self.used, in_flight + n as u64, self.slots) > self.opts.max_load
+        } else {
+            self.load_after(self.used, in_flight, self.slots) > self.opts.max_load
+        }
     }
 
     /// Moves every slot into the host table and empties the device table
