@@ -25,6 +25,8 @@ pub(super) struct Drained {
     pub stats: GpuCounters,
     /// Time the device thread waited for a batch (the workers were slower).
     pub starved: Duration,
+    /// Time it spent on batches: uploads, submits, waits, spills and flushes.
+    pub busy: Duration,
 }
 
 /// State the workers and the device thread share.
@@ -66,10 +68,12 @@ pub(super) struct DeviceThread {
 
 impl DeviceThread {
     /// Starts the thread with `table`; at most `queue` batches wait in the channel.
-    pub fn start(table: GpuTable, queue: usize, in_flight: usize) -> Result<DeviceThread, Error> {
+    pub fn start(table: GpuTable, queue: usize) -> Result<DeviceThread, Error> {
         let (feed, batches) = crossbeam_channel::bounded(queue.max(1));
-        // Room for every batch that can be queued, in flight or being filled.
-        let (spare_tx, spare) = crossbeam_channel::bounded(queue.max(1) + in_flight.max(1) + 1);
+        // Unbounded, so no emptied batch is ever dropped: a dropped one makes
+        // a worker allocate and fault in megabytes again (and the device
+        // thread free them). Batches in circulation bound its length anyway.
+        let (spare_tx, spare) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared::default());
         let for_thread = shared.clone();
         let handle = std::thread::Builder::new()
@@ -143,7 +147,7 @@ fn run(
     spare: Sender<TokenBatch>,
     shared: &Shared,
 ) -> Option<Drained> {
-    let mut starved = Duration::ZERO;
+    let (mut starved, mut busy) = (Duration::ZERO, Duration::ZERO);
     loop {
         let t = Instant::now();
         let Ok(batch) = batches.recv() else { break };
@@ -151,19 +155,24 @@ fn run(
         if shared.abandon.load(Ordering::Relaxed) {
             return None;
         }
+        let t = Instant::now();
         if let Err(e) = table.add_owned(batch) {
             shared.fail(e);
             return None;
         }
         for b in table.take_spent() {
-            let _ = spare.try_send(b);
+            let _ = spare.send(b);
         }
+        busy += t.elapsed();
     }
     if shared.abandon.load(Ordering::Relaxed) {
         return None;
     }
-    match table.finish() {
-        Ok((table, times, stats)) => Some(Drained { table, times, stats, starved }),
+    let t = Instant::now();
+    let finished = table.finish();
+    busy += t.elapsed();
+    match finished {
+        Ok((table, times, stats)) => Some(Drained { table, times, stats, starved, busy }),
         Err(e) => {
             shared.fail(e);
             None

@@ -62,9 +62,9 @@ mod backend {
         pub fn new(ctx: GpuContext, opts: GpuOptions) -> Result<GpuBackend, Error> {
             let device = ctx.describe();
             let min_dispatch = opts.min_dispatch_tokens as usize;
-            let (queue, in_flight) = (opts.queue_batches as usize, opts.in_flight as usize);
+            let queue = opts.queue_batches as usize;
             let table = GpuTable::new(ctx, opts)?;
-            Ok(GpuBackend { device_thread: DeviceThread::start(table, queue, in_flight)?, device, min_dispatch })
+            Ok(GpuBackend { device_thread: DeviceThread::start(table, queue)?, device, min_dispatch })
         }
 
         /// The adapter: "name (backend, device type)".
@@ -105,6 +105,8 @@ mod backend {
             let mut stages = vec![
                 ("gpu queue full".to_string(), blocked),
                 ("gpu thread idle".to_string(), d.starved),
+                ("gpu thread busy".to_string(), d.busy),
+                ("gpu pack".to_string(), times.pack),
                 ("gpu upload".to_string(), times.upload),
                 ("gpu submit".to_string(), times.submit),
                 ("gpu wait".to_string(), times.wait),

@@ -93,6 +93,9 @@ const STATUS_BYTES: u64 = COUNTERS_BYTES + 32;
 /// Time spent per GPU stage.
 #[derive(Debug, Default, Clone)]
 pub struct GpuTimes {
+    /// Packing token records into the layout the shader reads.
+    pub pack: Duration,
+    /// Copying records and text into the driver's staging memory.
     pub upload: Duration,
     /// Encoding and submitting the kernels (a software driver may run them here).
     pub submit: Duration,
@@ -446,6 +449,8 @@ impl GpuTable {
         // write_buffer stages the bytes now and copies them in queue order, so
         // it is safe while an earlier batch still reads this lane's buffers.
         pack(records, base as u32, &mut self.packed);
+        self.times.pack += t.elapsed();
+        let t = Instant::now();
         q.write_buffer(&lane.tokens, 0, bytemuck::cast_slice(&self.packed));
         let bytes = &batch.bytes()[base as usize * 4..(base + words) as usize * 4];
         q.write_buffer(&lane.text, 0, bytes);
