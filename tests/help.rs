@@ -182,6 +182,10 @@ fn short_options_users_guess() {
     let bench = gpucount().args(["bench", "--runs", "1", "--no-gpu", "-j", "1", "-f", "json", f]).assert().success();
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&bench.get_output().stdout).unwrap()["tokens"], 6);
     assert_eq!(stdout_of(&["sentences", "-j", "1", f]), "a a a b b c\n");
+    // -j says what its threads do where it is used: sentences counts nothing.
+    let help = |cmd: &[&str]| stdout_of(&[cmd, &["--help"]].concat());
+    assert!(help(&[]).contains("Threads that count"));
+    assert!(help(&["sentences"]).contains("Threads that cut sentences"));
     // A value clap cannot take is still one clear line.
     let out = gpucount().args(["-n", "many", f]).assert().code(2).get_output().stderr.clone();
     let err = String::from_utf8(out).unwrap();

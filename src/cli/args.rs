@@ -61,6 +61,8 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// Print one normalized sentence per line (NFC, lowercase, letters and
     /// spaces by default) from any input: files, archives, URLs, HTML.
+    // Its threads cut sentences, and none counts.
+    #[command(mut_arg("threads", |a| a.help(SENTENCES_THREADS_HELP)))]
     Sentences(SentencesArgs),
     /// Write reproducible Zipf-distributed sample text to stdout.
     Generate {
@@ -297,6 +299,8 @@ pub struct BenchArgs {
     #[command(flatten)]
     pub gpu: GpuArgs,
 }
+
+const SENTENCES_THREADS_HELP: &str = "Threads that cut sentences, beside one that reads, one that groups the text into jobs and one that writes them in order (0: one per logical core)";
 
 #[derive(Debug, Args)]
 pub struct SentencesArgs {
