@@ -113,6 +113,14 @@ impl Devices {
     }
 
     /// Every adapter, in the order `--adapter N` counts them.
+    /// Whether the adapters have been listed already.
+    pub fn probed(&self) -> bool {
+        #[cfg(feature = "gpu")]
+        return self.adapters.get().is_some();
+        #[cfg(not(feature = "gpu"))]
+        return false;
+    }
+
     pub fn reports(&self) -> &[AdapterReport] {
         #[cfg(feature = "gpu")]
         return &self.adapters.get_or_init(super::gpu::Adapters::probe).reports;
@@ -168,6 +176,14 @@ pub fn plan(config: &BackendConfig, size: &InputSize, devices: &Devices) -> Resu
                 }
                 InputSize::Known(b) | InputSize::AtLeast(b) => Some(*b),
             };
+            // Waking the GPU driver to list adapters took about 0.1 s on an
+            // H200 machine, a quarter of counting 1 GB there on the CPU: ask
+            // it only when a calibration could choose a GPU for this input.
+            if !config.auto_software && !named && !devices.probed() {
+                if let Some(plan) = cpu_without_probing(config, bytes.unwrap_or(0)) {
+                    return Ok(plan);
+                }
+            }
             let reports = devices.reports();
             let pick = named_index.map_or_else(|| choose(reports, &AdapterChoice::Best, config.auto_software), Ok);
             match pick {
@@ -188,6 +204,31 @@ pub fn plan(config: &BackendConfig, size: &InputSize, devices: &Devices) -> Resu
             }
         }
     }
+}
+
+/// The CPU, without listing adapters, when no calibration could choose a
+/// GPU for an input of `bytes`: there is none, or none says its GPU wins on
+/// an input this large. None when one might (the adapters decide).
+fn cpu_without_probing(config: &BackendConfig, bytes: u64) -> Option<Plan> {
+    let how = "`gpucount bench --calibrate FILE` on a large input measures a GPU, and auto then uses it where it wins";
+    let Some(path) = &config.calibration else {
+        return Some(Plan::Cpu { reason: format!("no GPU is calibrated (no calibration file): {how}") });
+    };
+    let all = Calibrations::load(path).ok()?;
+    if all.adapters.is_empty() {
+        return Some(Plan::Cpu { reason: format!("no GPU is calibrated ({} has none): {how}", path.display()) });
+    }
+    if all.adapters.iter().any(|c| c.gpu_wins(bytes)) {
+        return None;
+    }
+    let measured: Vec<String> =
+        all.adapters.iter().map(|c| format!("{} {}: {}", c.adapter, c.driver_info, c.describe())).collect();
+    Some(Plan::Cpu {
+        reason: format!(
+            "no calibrated GPU is faster than the CPU on an input of {bytes} bytes ({}); {how}",
+            measured.join("; ")
+        ),
+    })
 }
 
 /// `auto` with a hardware adapter and an input of `bytes`: the GPU only
@@ -217,8 +258,9 @@ fn calibrated(config: &BackendConfig, index: usize, adapter: &AdapterReport, byt
 }
 
 /// What `auto` does for a large and for a small input on this machine, from
-/// [`plan`] itself.
+/// [`plan`] itself, with the adapters listed (so its reasons name them).
 pub fn auto_summary(devices: &Devices) -> (String, String) {
+    devices.reports();
     let config = BackendConfig::default();
     let describe = |size| plan(&config, &size, devices).map_or_else(|e| e.to_string(), |p| p.to_string());
     (describe(InputSize::AtLeast(AUTO_GPU_MIN_BYTES)), describe(InputSize::Known(0)))
@@ -256,6 +298,37 @@ mod tests {
             cpu_mb_per_s: cpu,
             gpu_mb_per_s: gpu,
         }
+    }
+
+    #[test]
+    fn auto_lists_adapters_only_when_a_calibration_could_choose_a_gpu() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calibration.json");
+        let config = BackendConfig { calibration: Some(path.clone()), ..BackendConfig::default() };
+        let auto = |bytes| {
+            let devices = Devices::new();
+            let plan = plan(&config, &InputSize::Known(bytes), &devices).unwrap();
+            (plan, devices.probed())
+        };
+        let cpu_unprobed = |(plan, probed): (Plan, bool), why: &str| {
+            assert!(!probed, "{plan}");
+            assert!(matches!(&plan, Plan::Cpu { reason } if reason.contains(why)), "{plan}");
+        };
+        cpu_unprobed(auto(1 << 30), "no GPU is calibrated");
+        let none = BackendConfig { calibration: None, ..config.clone() };
+        let devices = Devices::new();
+        let plan_none = plan(&none, &InputSize::AtLeast(1 << 30), &devices).unwrap();
+        cpu_unprobed((plan_none, devices.probed()), "no calibration file");
+        // Measured slower, or faster only on larger inputs: no adapter can change that.
+        Calibrations::save(&path, measured(&gpu(), 100_000_000, 500.0, 400.0)).unwrap();
+        cpu_unprobed(auto(1 << 30), "no calibrated GPU is faster than the CPU on an input of 1073741824 bytes");
+        Calibrations::save(&path, measured(&gpu(), 1 << 32, 500.0, 4000.0)).unwrap();
+        cpu_unprobed(auto(1 << 30), "Some GPU 1.2: calibrated on 4,294,967,296 bytes");
+        // Faster on an input this large, or a damaged file (reported with
+        // the adapters' names): the adapters present decide.
+        assert!(cpu_without_probing(&config, 1 << 33).is_none());
+        std::fs::write(&path, "{ not json").unwrap();
+        assert!(cpu_without_probing(&config, 1 << 30).is_none());
     }
 
     #[test]
