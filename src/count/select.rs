@@ -112,7 +112,6 @@ impl Devices {
         Devices::default()
     }
 
-    /// Every adapter, in the order `--adapter N` counts them.
     /// Whether the adapters have been listed already.
     pub fn probed(&self) -> bool {
         #[cfg(feature = "gpu")]
@@ -121,6 +120,7 @@ impl Devices {
         return false;
     }
 
+    /// Every adapter, in the order `--adapter N` counts them.
     pub fn reports(&self) -> &[AdapterReport] {
         #[cfg(feature = "gpu")]
         return &self.adapters.get_or_init(super::gpu::Adapters::probe).reports;
@@ -179,10 +179,12 @@ pub fn plan(config: &BackendConfig, size: &InputSize, devices: &Devices) -> Resu
             // Waking the GPU driver to list adapters took about 0.1 s on an
             // H200 machine, a quarter of counting 1 GB there on the CPU: ask
             // it only when a calibration could choose a GPU for this input.
-            if !config.auto_software && !named && !devices.probed() {
-                if let Some(plan) = cpu_without_probing(config, bytes.unwrap_or(0)) {
-                    return Ok(plan);
-                }
+            if !config.auto_software
+                && !named
+                && !devices.probed()
+                && let Some(plan) = cpu_without_probing(config, bytes.unwrap_or(0))
+            {
+                return Ok(plan);
             }
             let reports = devices.reports();
             let pick = named_index.map_or_else(|| choose(reports, &AdapterChoice::Best, config.auto_software), Ok);
@@ -206,11 +208,15 @@ pub fn plan(config: &BackendConfig, size: &InputSize, devices: &Devices) -> Resu
     }
 }
 
+/// How to calibrate, for the reasons that lack one.
+const CALIBRATE: &str =
+    "`gpucount bench --calibrate FILE` on a large input measures a GPU, and auto then uses it where it wins";
+
 /// The CPU, without listing adapters, when no calibration could choose a
 /// GPU for an input of `bytes`: there is none, or none says its GPU wins on
 /// an input this large. None when one might (the adapters decide).
 fn cpu_without_probing(config: &BackendConfig, bytes: u64) -> Option<Plan> {
-    let how = "`gpucount bench --calibrate FILE` on a large input measures a GPU, and auto then uses it where it wins";
+    let how = CALIBRATE;
     let Some(path) = &config.calibration else {
         return Some(Plan::Cpu { reason: format!("no GPU is calibrated (no calibration file): {how}") });
     };
@@ -234,7 +240,7 @@ fn cpu_without_probing(config: &BackendConfig, bytes: u64) -> Option<Plan> {
 /// `auto` with a hardware adapter and an input of `bytes`: the GPU only
 /// where its calibration says it wins.
 fn calibrated(config: &BackendConfig, index: usize, adapter: &AdapterReport, bytes: u64) -> Plan {
-    let how = "`gpucount bench --calibrate FILE` on a large input measures it, and auto then uses it where it wins";
+    let how = CALIBRATE;
     let Some(path) = &config.calibration else {
         return Plan::Cpu { reason: format!("{} is not calibrated (no calibration file): {how}", adapter.name) };
     };
