@@ -107,19 +107,18 @@ for ref in gen-4g:1 les-1g:1 les-1g:2 gen-1g:2; do
   input=${ref%:*} n=${ref#*:}
   timeout 100 $g --backend cpu --ngram "$n" "$work/$input.txt" >"$work/ref-$input-$n" 2>/dev/null
 done
+trio() { # input ngram: the CPU, the GPU, and the variant build's GPU
+  run cpu "$g" "$1" "$2" cpu
+  run gpu "$g" "$1" "$2" gpu
+  if [ -x "$v" ]; then run gpu-variant "$v" "$1" "$2" gpu; fi
+}
 for round in $(seq "${ROUNDS:-3}"); do
   for input in ${ROUND_INPUTS-gen-4g les-1g}; do
-    left "round $round $input" || continue
-    run cpu "$g" "$input" 1 cpu
-    run gpu "$g" "$input" 1 gpu
-    [ -x "$v" ] && run gpu-variant "$v" "$input" 1 gpu
+    left "round $round $input" && trio "$input" 1
   done
 done
 for input in ${BIGRAMS-gen-1g les-1g}; do
-  left "bigrams $input" || continue
-  run cpu "$g" "$input" 2 cpu
-  run gpu "$g" "$input" 2 gpu
-  [ -x "$v" ] && run gpu-variant "$v" "$input" 2 gpu
+  left "bigrams $input" && trio "$input" 2
 done
 
 say "done in $SECONDS s"
