@@ -5,7 +5,7 @@
 use crate::properties::{options, tricky_text};
 use crate::util::{Dir, gpu_available, gpucount, on_gpu, reference, reference_rows, rows, run};
 
-use gpucount::count::gpu::GpuOptions;
+use gpucount::count::gpu::{Fault, GpuOptions};
 use gpucount::sample::ZipfText;
 use gpucount::source::Operand as Input;
 use gpucount::tokenize::Mode;
@@ -194,10 +194,20 @@ fn a_table_grows_before_a_batch_of_new_keys_can_fill_it() {
     let text = ZipfText { words: 40_000, vocabulary: 8_000, ..ZipfText::default() }.to_text();
     let inputs = file(&d, "z.txt", &text);
     let opts = options(Mode::Words, false, 1 << 16, 2);
+    let expected = reference_rows(&reference(&text, Mode::Words, false));
     let growing = GpuOptions { initial_slots: 64, ..GpuOptions::default() };
-    let got = gpu(&inputs, &opts, growing);
-    assert_eq!(rows(&got.table), reference_rows(&reference(&text, Mode::Words, false)));
-    assert!(got.notes[0].contains(" 0 tokens spilled"), "no spills expected: {:?}", got.notes);
+    let got = gpu(&inputs, &opts, growing.clone());
+    assert_eq!(rows(&got.table), expected);
+    let note = &got.notes[0];
+    assert!(note.contains(" 0 tokens spilled"), "no spills expected: {note}");
+    // It grew on the device (rehash.wgsl): the only flush is the last one.
+    assert!(note.contains(" 1 flushes, ") && !note.contains(" 0 grown in place"), "{note}");
+    // Where a moved slot finds no room, the table is flushed to the host
+    // and regrown empty instead, and every count still holds.
+    let got = gpu(&inputs, &opts, GpuOptions { fault: Some(Fault::NoRoomToGrow), ..growing });
+    assert_eq!(rows(&got.table), expected);
+    let note = &got.notes[0];
+    assert!(note.contains(" 0 grown in place") && !note.contains(" 1 flushes, "), "{note}");
 }
 
 #[test]

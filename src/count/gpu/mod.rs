@@ -117,11 +117,17 @@ mod backend {
             if let Some(d) = times.finalize_kernel {
                 stages.push(("gpu finalize kernel".into(), d));
             }
+            stages.push(("gpu grow in place".into(), times.rehash));
             stages.push(("gpu readback+resolve".into(), times.readback));
             stages.push(("host fallback".into(), times.host_fallback));
             let notes = vec![format!(
-                "{} dispatches, {} flushes, table {} slots; {} tokens spilled and {} oversized tokens counted on the host",
-                stats.dispatches, stats.flushes, stats.final_slots, stats.spilled_tokens, stats.oversized_tokens
+                "{} dispatches, {} flushes, {} grown in place, table {} slots; {} tokens spilled and {} oversized tokens counted on the host",
+                stats.dispatches,
+                stats.flushes,
+                stats.rehashes,
+                stats.final_slots,
+                stats.spilled_tokens,
+                stats.oversized_tokens
             )];
             Ok(Finished { table: d.table, stages, notes })
         }

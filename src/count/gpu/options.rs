@@ -105,6 +105,9 @@ pub enum Fault {
     LoseDeviceAfter(u32),
     /// Ask wgpu for a buffer larger than the adapter allows, at start.
     OversizedAllocation,
+    /// Leave every slot without room when the table grows on the device, so
+    /// the host falls back to flushing it.
+    NoRoomToGrow,
 }
 
 /// The index of the adapter `choice` picks, if any.

@@ -15,6 +15,7 @@ use wgpu::util::DeviceExt;
 
 const SHADER: &str = include_str!("../../../shaders/count.wgsl");
 const ARGS_SHADER: &str = include_str!("../../../shaders/finalize_args.wgsl");
+const REHASH_SHADER: &str = include_str!("../../../shaders/rehash.wgsl");
 const WORKGROUP: u32 = 256;
 const RESIDENT: u32 = u32::MAX;
 /// Iterations a shader loop may run (see `GpuOptions::max_token_bytes`).
@@ -75,6 +76,16 @@ struct Params {
     _pad: [u32; 3],
 }
 
+/// rehash.wgsl's parameters.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+struct RehashParams {
+    old_slots: u32,
+    mask: u32,
+    max_probes: u32,
+    row: u32,
+}
+
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Pod, Zeroable, Default)]
 struct Counters {
@@ -105,6 +116,8 @@ pub struct GpuTimes {
     pub insert_kernel: Option<Duration>,
     pub finalize_kernel: Option<Duration>,
     pub readback: Duration,
+    /// Growing the table on the device (rehash.wgsl), waits included.
+    pub rehash: Duration,
     pub host_fallback: Duration,
 }
 
@@ -113,6 +126,8 @@ pub struct GpuTimes {
 pub struct GpuCounters {
     pub dispatches: u64,
     pub flushes: u64,
+    /// Times the table grew on the device, without a flush.
+    pub rehashes: u64,
     /// Tokens the GPU table handed back (table full or probe limit) and the host counted.
     pub spilled_tokens: u64,
     /// Tokens too large for the adapter's buffers, counted by the host.
@@ -127,6 +142,8 @@ pub struct GpuTable {
     pipeline_insert: wgpu::ComputePipeline,
     pipeline_finalize: wgpu::ComputePipeline,
     pipeline_args: wgpu::ComputePipeline,
+    pipeline_rehash: wgpu::ComputePipeline,
+    rehash_layout: wgpu::BindGroupLayout,
     args_bind_group: wgpu::BindGroup,
     finalize_args: wgpu::Buffer,
     layout: wgpu::BindGroupLayout,
@@ -222,6 +239,13 @@ impl GpuTable {
         );
         let (_, [pipeline_args]) =
             compute_pipelines(device, "finalize_args.wgsl", ARGS_SHADER, &[entry(0, read), entry(1, write)], ["main"]);
+        let (rehash_layout, [pipeline_rehash]) = compute_pipelines(
+            device,
+            "rehash.wgsl",
+            REHASH_SHADER,
+            &[entry(0, uniform), entry(1, write), entry(2, write), entry(3, write)],
+            ["rehash"],
+        );
 
         let counters = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("counters"),
@@ -291,6 +315,8 @@ impl GpuTable {
             pipeline_insert,
             pipeline_finalize,
             pipeline_args,
+            pipeline_rehash,
+            rehash_layout,
             args_bind_group,
             finalize_args,
             layout,
@@ -614,15 +640,27 @@ impl GpuTable {
         let arena_full = self.arena_used as u64 + words > self.arena_words;
         let counts_may_wrap = self.tokens_since_flush + n as u64 > u32::MAX as u64;
         if table_full || arena_full || counts_may_wrap {
-            self.flush()?;
-            if table_full && self.slots < self.max_slots {
-                self.slots *= 2;
-                while self.slots < self.max_slots && self.load_after(0, n as u64, self.slots) > self.opts.max_load {
-                    self.slots *= 2;
+            let grown = (table_full && self.slots < self.max_slots).then(|| {
+                let mut slots = self.slots * 2;
+                while slots < self.max_slots && self.load_after(self.used, n as u64, slots) > self.opts.max_load {
+                    slots *= 2;
                 }
-                self.table =
-                    storage(&self.ctx.device, "table", self.slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
-                self.rebind();
+                slots
+            });
+            // Only a table that is merely full can grow on the device; a
+            // full arena or counts near wrapping need the flush.
+            let moved = match grown {
+                Some(slots) if !arena_full && !counts_may_wrap => self.rehash(slots)?,
+                _ => false,
+            };
+            if !moved {
+                self.flush()?;
+                if let Some(slots) = grown {
+                    self.slots = slots;
+                    self.table =
+                        storage(&self.ctx.device, "table", slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
+                    self.rebind();
+                }
             }
             self.grow_table = false;
         }
@@ -632,6 +670,64 @@ impl GpuTable {
             self.rebind();
         }
         Ok(())
+    }
+
+    /// Moves every slot into a new table of `slots` slots on the device
+    /// (rehash.wgsl), after every batch in flight has reported. False when
+    /// some slot found no room: the old table then stays, unchanged.
+    fn rehash(&mut self, slots: u32) -> Result<bool, Error> {
+        self.retire_all()?;
+        let t = Instant::now();
+        let device = &self.ctx.device;
+        let grown = storage(device, "table", slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
+        let groups = self.slots.div_ceil(WORKGROUP);
+        let per_row = groups.min(self.ctx.limits.max_compute_workgroups_per_dimension.max(1));
+        let params = RehashParams {
+            old_slots: self.slots,
+            mask: slots - 1,
+            max_probes: match self.opts.fault {
+                Some(Fault::NoRoomToGrow) => 0,
+                _ => self.opts.max_probes.clamp(1, (MAX_LOOP - 16) / 4),
+            },
+            row: per_row * WORKGROUP,
+        };
+        let uniform = wgpu::BufferUsages::UNIFORM;
+        let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("rehash params"),
+            contents: bytemuck::bytes_of(&params),
+            usage: uniform,
+        });
+        let failed = storage(device, "rehash failures", 4, wgpu::BufferUsages::empty());
+        let entries: Vec<_> = [&params, &self.table, &grown, &failed]
+            .iter()
+            .enumerate()
+            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
+            .collect();
+        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("rehash"),
+            layout: &self.rehash_layout,
+            entries: &entries,
+        });
+        let status = self.staging("rehash status", 4);
+        let mut enc = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = enc.begin_compute_pass(&Default::default());
+            pass.set_pipeline(&self.pipeline_rehash);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(per_row, groups.div_ceil(per_row), 1);
+        }
+        enc.copy_buffer_to_buffer(&failed, 0, &status, 0, 4);
+        self.ctx.queue.submit([enc.finish()]);
+        let failures = u32::from_le_bytes(self.read(&status, 4)?[..4].try_into().expect("4 bytes"));
+        self.times.rehash += t.elapsed();
+        if failures > 0 {
+            return Ok(false);
+        }
+        self.table = grown;
+        self.slots = slots;
+        self.rebind();
+        self.stats.rehashes += 1;
+        Ok(true)
     }
 
     /// Most tokens in the next dispatch. The first dispatch of a run holds
@@ -849,5 +945,8 @@ mod tests {
         const { assert!(COUNTERS_BYTES >= 20) };
         let args = struct_sizes(ARGS_SHADER);
         assert_eq!(args["Counters"], count["Counters"], "finalize_args.wgsl reads count.wgsl's counters");
+        let rehash = struct_sizes(REHASH_SHADER);
+        assert_eq!(rehash["Slot"], count["Slot"], "rehash.wgsl moves count.wgsl's slots");
+        assert_eq!(rehash["Params"] as usize, std::mem::size_of::<RehashParams>());
     }
 }
