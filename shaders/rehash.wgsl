@@ -55,8 +55,9 @@ struct Slot {
 
 @compute @workgroup_size(256)
 fn rehash(@builtin(global_invocation_id) gid: vec3<u32>) {
+    // Each row of the dispatch holds exactly `row` invocations.
     let i = gid.y * params.row + gid.x;
-    if (gid.x >= params.row || i >= params.old_slots) {
+    if (i >= params.old_slots) {
         return;
     }
     if (atomicLoad(&old[i].owner) != RESIDENT) {

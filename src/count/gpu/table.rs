@@ -300,14 +300,8 @@ impl GpuTable {
             })
             .collect();
         let finalize_args = storage(device, "finalize args", 12, wgpu::BufferUsages::INDIRECT);
-        let args_bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("finalize args"),
-            layout: &pipeline_args.get_bind_group_layout(0),
-            entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: counters.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: finalize_args.as_entire_binding() },
-            ],
-        });
+        let args_layout = pipeline_args.get_bind_group_layout(0);
+        let args_bind_group = bind_buffers(device, &args_layout, "finalize args", &[&counters, &finalize_args]);
         ctx.check()?;
         Ok(GpuTable {
             ctx,
@@ -355,12 +349,8 @@ impl GpuTable {
         spill: &wgpu::Buffer,
         shared: [&wgpu::Buffer; 4],
     ) -> wgpu::BindGroup {
-        let buffers = own.iter().chain(shared.iter()).chain(std::iter::once(&spill));
-        let entries: Vec<_> = buffers
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
-            .collect();
-        device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some("count"), layout, entries: &entries })
+        let buffers: Vec<&wgpu::Buffer> = own.into_iter().chain(shared).chain([spill]).collect();
+        bind_buffers(device, layout, "count", &buffers)
     }
 
     /// Rebuilds every lane's bind group after a buffer was replaced.
@@ -673,10 +663,10 @@ impl GpuTable {
     }
 
     /// Moves every slot into a new table of `slots` slots on the device
-    /// (rehash.wgsl), after every batch in flight has reported. False when
-    /// some slot found no room: the old table then stays, unchanged.
+    /// (rehash.wgsl). The caller has retired every batch in flight. False
+    /// when some slot found no room: the old table then stays, unchanged.
     fn rehash(&mut self, slots: u32) -> Result<bool, Error> {
-        self.retire_all()?;
+        debug_assert!(self.pending.is_empty());
         let t = Instant::now();
         let device = &self.ctx.device;
         let grown = storage(device, "table", slots as u64 * SLOT_BYTES, wgpu::BufferUsages::empty());
@@ -691,23 +681,13 @@ impl GpuTable {
             },
             row: per_row * WORKGROUP,
         };
-        let uniform = wgpu::BufferUsages::UNIFORM;
         let params = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("rehash params"),
             contents: bytemuck::bytes_of(&params),
-            usage: uniform,
+            usage: wgpu::BufferUsages::UNIFORM,
         });
         let failed = storage(device, "rehash failures", 4, wgpu::BufferUsages::empty());
-        let entries: Vec<_> = [&params, &self.table, &grown, &failed]
-            .iter()
-            .enumerate()
-            .map(|(i, b)| wgpu::BindGroupEntry { binding: i as u32, resource: b.as_entire_binding() })
-            .collect();
-        let bind_group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("rehash"),
-            layout: &self.rehash_layout,
-            entries: &entries,
-        });
+        let bind_group = bind_buffers(device, &self.rehash_layout, "rehash", &[&params, &self.table, &grown, &failed]);
         let status = self.staging("rehash status", 4);
         let mut enc = device.create_command_encoder(&Default::default());
         {
@@ -840,6 +820,20 @@ impl GpuTable {
         buffer.unmap();
         Ok(data)
     }
+}
+
+/// A bind group of whole buffers, bound in order from binding 0.
+fn bind_buffers(
+    device: &wgpu::Device,
+    layout: &wgpu::BindGroupLayout,
+    label: &str,
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let entries: Vec<_> = (0..)
+        .zip(buffers)
+        .map(|(binding, b)| wgpu::BindGroupEntry { binding, resource: b.as_entire_binding() })
+        .collect();
+    device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(label), layout, entries: &entries })
 }
 
 /// Compiles `source` and makes one compute pipeline per entry point, all
